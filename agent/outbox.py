@@ -1,0 +1,210 @@
+"""The agent's durable outbox (SQLite, WAL, synchronous=FULL).
+
+A panel step commits its new state, its reports for the alarm centre and the id of the device
+event that caused it in ONE transaction, before anything else happens; a report leaves only on
+the receiver's ACK. Urgent reports (panic, hold-up, duress) go before anything queued.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+__all__ = ["Outbox", "OutboxItem", "PendingReport"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    urgent INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    restore INTEGER NOT NULL,
+    user INTEGER,
+    device TEXT,
+    text TEXT NOT NULL,
+    extended TEXT NOT NULL DEFAULT '[]',
+    sequence INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY, created_at TEXT, kind TEXT, number INTEGER, reason TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    device TEXT NOT NULL, event_id TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (device, event_id)
+);
+"""
+
+SEEN_KEEP = 5000  # device event ids remembered for de-duplication
+
+
+@dataclass(frozen=True)
+class PendingReport:
+    """A report as the panel made it, before it has an outbox id."""
+
+    kind: str
+    number: int
+    restore: bool = False
+    user: int | None = None
+    device: str | None = None
+    text: str = ""
+    urgent: bool = False
+    extended: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    created_at: datetime
+    report: PendingReport
+    sequence: int | None
+    attempts: int
+
+
+class Outbox:
+    """Owner of the agent's SQLite file; one connection, used from the event loop only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> Outbox:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=FULL")
+        await self._db.executescript(_SCHEMA)
+        self.path.chmod(0o600)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("Outbox used outside its async context")
+        return self._db
+
+    async def commit_step(
+        self,
+        reports: list[PendingReport],
+        *,
+        panel_state: str | None = None,
+        seen: tuple[str, str] | None = None,
+    ) -> list[int]:
+        """Atomically queue reports, store the panel state and mark a device event as seen."""
+        now = datetime.now(UTC).isoformat()
+        ids: list[int] = []
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for r in reports:
+                cur = await self.db.execute(
+                    "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device,"
+                    " text, extended) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (now, int(r.urgent), r.kind, r.number, int(r.restore), r.user, r.device,
+                     r.text, json.dumps(r.extended)),
+                )
+                ids.append(int(cur.lastrowid or 0))
+            if panel_state is not None:
+                await self._set_meta("panel_state", panel_state)
+            if seen is not None:
+                await self.db.execute(
+                    "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
+                    (*seen, now),
+                )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return ids
+
+    async def was_seen(self, device: str, event_id: str) -> bool:
+        async with self.db.execute(
+            "SELECT 1 FROM seen WHERE device = ? AND event_id = ?", (device, event_id)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def prune_seen(self) -> None:
+        await self.db.execute(
+            "DELETE FROM seen WHERE rowid NOT IN (SELECT rowid FROM seen ORDER BY at DESC LIMIT ?)",
+            (SEEN_KEEP,),
+        )
+
+    async def next(self) -> OutboxItem | None:
+        """The report to send now: urgent first, then oldest first."""
+        async with self.db.execute(
+            "SELECT id, created_at, urgent, kind, number, restore, user, device, text, extended,"
+            " sequence, attempts FROM outbox ORDER BY urgent DESC, id ASC LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        report = PendingReport(
+            kind=row[3], number=row[4], restore=bool(row[5]), user=row[6], device=row[7],
+            text=row[8], urgent=bool(row[2]),
+            extended=tuple((str(i), str(v)) for i, v in json.loads(row[9])),
+        )
+        return OutboxItem(row[0], datetime.fromisoformat(row[1]), report, row[10], row[11])
+
+    async def pending(self) -> int:
+        async with self.db.execute("SELECT COUNT(*) FROM outbox") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def assign_sequence(self, item_id: int) -> int:
+        """Give a report its DC-09 sequence (0001-9999, wrapping to 0001) once, durably."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            last = int(await self._get_meta("sequence") or 0)
+            seq = last % 9999 + 1
+            await self._set_meta("sequence", str(seq))
+            await self.db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return seq
+
+    async def attempted(self, item_id: int) -> None:
+        await self.db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+
+    async def remove(self, item_id: int) -> None:
+        """The receiver ACKed: the report has left the home."""
+        await self.db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    async def reject(self, item: OutboxItem, reason: str) -> None:
+        """The receiver answered DUH: keep a record, never resend."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        await self.db.execute(
+            "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
+            (item.id, item.created_at.isoformat(), item.report.kind, item.report.number, reason),
+        )
+        await self.db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
+        await self.db.execute("COMMIT")
+
+    async def _get_meta(self, key: str) -> str | None:
+        async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def _set_meta(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value ="
+            " excluded.value",
+            (key, value),
+        )
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self._get_meta(key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._set_meta(key, value)

@@ -1,0 +1,229 @@
+"""The agent's imperative shell: MQTT in, panel core, outbox, transmitter, MQTT out.
+
+Every input is handled under one lock: the core computes ``(state, actions)``, the new state
+and the reports are committed to the outbox in one transaction, and only then is the device
+event confirmed, the panel state published and the transmitter woken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from agent import panel
+from agent.outbox import Outbox, PendingReport
+from agent.transmitter import Transmitter
+from config.site import Site
+from protocol import mqtt
+
+__all__ = ["Agent"]
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MAX = 10.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Agent:
+    """Run with ``await Agent(site).run(stop)``; all loops live in one TaskGroup."""
+
+    def __init__(self, site: Site, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.site = site
+        self.clock = clock
+        self.outbox = Outbox(site.state_dir / "agent.db")
+        self.transmitter = Transmitter(site.alarm_centre, self.outbox, clock, self._fault)
+        self.state = panel.initial_state(site)
+        self.counters: Counter[str] = Counter()
+        self.faults: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._client: aiomqtt.Client | None = None
+        self._retained: dict[str, mqtt.DeviceState] = {}
+        self._deadline_changed = asyncio.Event()
+        self.connected = asyncio.Event()
+
+    def _fault(self, name: str, active: bool) -> None:
+        (self.faults.add if active else self.faults.discard)(name)
+        log.warning("local fault %s: %s", "raised" if active else "cleared", name)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.outbox:
+            stored = await self.outbox.get_meta("panel_state")
+            if stored:
+                self.state = panel.PanelState.from_json(stored)
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self.transmitter.run(), name="transmitter")
+                    tg.create_task(self._mqtt_loop(), name="mqtt")
+                    tg.create_task(self._timer_loop(), name="panel-timers")
+                    tg.create_task(self._until(stop), name="stop")
+            except* _Stop:
+                log.info("agent stopped")
+
+    async def _until(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        raise _Stop
+
+    # -- MQTT ---------------------------------------------------------------------------
+    async def _mqtt_loop(self) -> None:
+        url = urlsplit(self.site.mqtt.url)
+        backoff = 0.5
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    url.hostname or "127.0.0.1",
+                    url.port or 1883,
+                    identifier=f"wachter-agent-{self.site.id}",
+                    clean_session=False,
+                    keepalive=self.site.mqtt.keepalive,
+                    username=self.site.mqtt.username,
+                    password=self._password(),
+                    timeout=10,
+                ) as client:
+                    self._client = client
+                    backoff = 0.5
+                    await self._on_connect(client)
+                    async for message in client.messages:
+                        await self._on_message(message)
+            except aiomqtt.MqttError as exc:
+                self._client = None
+                self.connected.clear()
+                log.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX)
+
+    def _password(self) -> str | None:
+        path = self.site.mqtt.password_file
+        return path.read_text().strip() if path else None
+
+    async def _on_connect(self, client: aiomqtt.Client) -> None:
+        await client.subscribe(mqtt.site_filter(self.site.id), qos=1)
+        await client.subscribe(mqtt.panel_topic(self.site.id, mqtt.Channel.SET), qos=1)
+        self.connected.set()
+        await self._publish_state()
+        log.info("agent connected to the broker for site %s", self.site.id)
+
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        try:
+            ref = mqtt.parse_topic(message.topic.value)
+            payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
+            await self._dispatch(ref, bytes(payload), retained=message.retain)
+        except mqtt.ContractError as exc:
+            self.counters["bad_payload"] += 1
+            log.warning("rejected MQTT message on %s: %s", message.topic.value, exc)
+
+    async def _dispatch(self, ref: mqtt.TopicRef, payload: bytes, *, retained: bool) -> None:
+        if ref.device is None:
+            if ref.channel is mqtt.Channel.SET:
+                cmd = mqtt.decode(mqtt.PanelCommand, payload)
+                await self.apply(panel.Command(cmd.action, cmd.code, cmd.skip_delay, cmd.force))
+            return
+        if self.site.device(ref.device) is None:
+            raise mqtt.ContractError(f"unknown device {ref.device!r}")
+        if ref.channel is mqtt.Channel.EVENT:
+            event = mqtt.decode(mqtt.DeviceEvent, payload)
+            if event.device != ref.device:
+                raise mqtt.ContractError("event device does not match its topic")
+            await self._device_event(event)
+        elif ref.channel is mqtt.Channel.AVAILABILITY:
+            online = _availability(payload)
+            await self.apply(panel.DeviceAvailability(ref.device, online))
+        elif ref.channel is mqtt.Channel.STATE:
+            self._retained[ref.device] = mqtt.decode(mqtt.DeviceState, payload)
+
+    async def _device_event(self, event: mqtt.DeviceEvent) -> None:
+        if await self.outbox.was_seen(event.device, event.id):
+            self.counters["duplicate_event"] += 1
+        else:
+            await self.apply(
+                panel.DeviceInput(event.device, event.type, event.score, event.held_ms),
+                seen=(event.device, event.id),
+            )
+        await self._publish(
+            mqtt.device_topic(self.site.id, event.device, mqtt.Channel.CONFIRM),
+            mqtt.EventConfirmation(ids=[event.id]).model_dump_json(),
+        )
+
+    # -- the core -----------------------------------------------------------------------
+    async def apply(self, event: panel.Input, *, seen: tuple[str, str] | None = None) -> None:
+        """One step of the core; commit before any effect."""
+        async with self._lock:
+            before = panel.next_deadline(self.state)
+            self.state, actions = panel.step(self.site, self.state, event, self.clock())
+            reports = [_pending(a) for a in actions if isinstance(a, panel.Report)]
+            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
+            if reports:
+                self.transmitter.wakeup.set()
+            if panel.next_deadline(self.state) != before:
+                self._deadline_changed.set()
+        await self._perform(actions)
+
+    async def _perform(self, actions: list[panel.Action]) -> None:
+        for action in actions:
+            if isinstance(action, panel.PublishState):
+                await self._publish(
+                    mqtt.panel_topic(self.site.id, mqtt.Channel.STATE),
+                    action.state.model_dump_json(), retain=True,
+                )
+            elif isinstance(action, panel.PanelNotice):
+                notice = mqtt.PanelEvent(event=action.event, detail=action.detail)
+                await self._publish(
+                    mqtt.panel_topic(self.site.id, mqtt.Channel.EVENT), notice.model_dump_json()
+                )
+            elif isinstance(action, panel.LogEntry):
+                log.info("panel: %s", action.text)
+
+    async def _publish_state(self) -> None:
+        state = panel.public_state(self.state)
+        await self._publish(
+            mqtt.panel_topic(self.site.id, mqtt.Channel.STATE), state.model_dump_json(), retain=True
+        )
+
+    async def _publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        client = self._client
+        if client is None:
+            self.counters["publish_while_offline"] += 1
+            return  # state is re-published on reconnect; reports travel via the outbox
+        try:
+            await client.publish(topic, payload, qos=1, retain=retain, timeout=5)
+        except aiomqtt.MqttError as exc:
+            log.warning("publish to %s failed: %s", topic, exc)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            deadline = panel.next_deadline(self.state)
+            self._deadline_changed.clear()
+            timeout = 3600.0 if deadline is None else (deadline - self.clock()).total_seconds()
+            if timeout <= 0:
+                await self.apply(panel.Tick())
+                continue
+            try:
+                await asyncio.wait_for(self._deadline_changed.wait(), timeout)
+            except TimeoutError:
+                await self.apply(panel.Tick())
+
+
+class _Stop(Exception):
+    """Raised inside the TaskGroup to end every loop when the service is asked to stop."""
+
+
+def _availability(payload: bytes) -> bool:
+    text = payload.decode(errors="replace").strip()
+    if text not in (mqtt.Availability.ONLINE, mqtt.Availability.OFFLINE):
+        raise mqtt.ContractError(f"availability must be online or offline, not {text[:20]!r}")
+    return text == mqtt.Availability.ONLINE
+
+
+def _pending(report: panel.Report) -> PendingReport:
+    return PendingReport(
+        kind=str(report.kind), number=report.number, restore=report.restore, user=report.user,
+        device=report.device, text=report.text, urgent=report.urgent,
+    )

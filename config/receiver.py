@@ -1,0 +1,53 @@
+"""Schema of the alarm centre's receiver: listeners, accounts with keys, store, HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from config.types import Duration, Endpoint, KeySpec
+
+__all__ = ["Account", "Http", "ReceiverConfig"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Account(_Model):
+    account: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{1,16}$")]
+    site: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    name: str = ""
+    key: KeySpec | None = None  # None: plain frames only
+    poll_interval: Duration = timedelta(seconds=90)
+    window_before: Duration = timedelta(seconds=40)  # timestamp may lag this much
+    window_after: Duration = timedelta(seconds=20)  # and lead this much
+
+
+class Http(_Model):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+
+class ReceiverConfig(_Model):
+    listen: Annotated[list[Endpoint], Field(min_length=1)] = ["tcp://127.0.0.1:9000"]
+    store: str = "sqlite:///var/lib/wachter/receiver.db"
+    http: Http = Http()
+    accounts: list[Account] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_accounts(self) -> Self:
+        ids = [a.account.upper() for a in self.accounts]
+        dupes = sorted({a for a in ids if ids.count(a) > 1})
+        if dupes:
+            raise ValueError(f"account {dupes[0]} is listed twice; keep one entry per account")
+        return self
+
+    @property
+    def store_path(self) -> Path:
+        if not self.store.startswith("sqlite:///"):
+            raise ValueError(f"unsupported store {self.store!r}; use sqlite:///PATH")
+        return Path(self.store.removeprefix("sqlite://"))

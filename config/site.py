@@ -1,0 +1,210 @@
+"""Schema of a site (one official's home): devices, zones, panel timings, users, alarm centre."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from config.pins import is_pin_hash
+from config.types import Duration, Endpoint, KeySpec
+
+__all__ = [
+    "AlarmCentre",
+    "Device",
+    "DeviceType",
+    "Gpio",
+    "ModeTimings",
+    "Mqtt",
+    "Panel",
+    "ReceiverPathConfig",
+    "Site",
+    "User",
+    "ZoneType",
+]
+
+ENTRY_DELAY_LIMIT = timedelta(seconds=45)  # EN 50131-1: entry delay at most 45 s
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceType(StrEnum):
+    CONTACT = "contact"  # door/window reed contact
+    PANIC = "panic_button"  # panic (audible) or hold-up (silent) button
+    INTERCOM = "intercom"  # video intercom / door viewer
+    SMOKE = "smoke"
+    KEYPAD = "keypad"
+    SIREN = "siren"
+
+
+class ZoneType(StrEnum):
+    ENTRY_EXIT = "entry_exit"  # delayed
+    PERIMETER = "perimeter"  # instant when armed
+    INTERIOR = "interior"  # follows an entry route
+    H24 = "24h"  # burglary 24 h
+    PANIC = "panic"  # 24 h, audible
+    HOLDUP = "holdup"  # 24 h, silent
+    FIRE = "fire"  # 24 h
+    TAMPER = "tamper"  # 24 h
+    NONE = "none"  # reports, never alarms (bells, keypads)
+
+
+DEFAULT_ZONE_TYPE = {
+    DeviceType.CONTACT: ZoneType.PERIMETER,
+    DeviceType.PANIC: ZoneType.PANIC,
+    DeviceType.INTERCOM: ZoneType.NONE,
+    DeviceType.SMOKE: ZoneType.FIRE,
+    DeviceType.KEYPAD: ZoneType.NONE,
+    DeviceType.SIREN: ZoneType.NONE,
+}
+
+
+class Gpio(_Model):
+    pin: Annotated[int, Field(ge=0, le=27)]
+    tamper_pin: Annotated[int, Field(ge=0, le=27)] | None = None
+    pull_up: bool = True
+    active_state: bool | None = None  # set when an external resistor decides the idle level
+    led_pin: Annotated[int, Field(ge=0, le=27)] | None = None  # output: status LED / strobe
+
+
+class Device(_Model):
+    id: Annotated[str, Field(pattern=SLUG)]
+    type: DeviceType
+    name: str
+    zone: Annotated[int, Field(ge=1, le=999)]
+    zone_type: ZoneType | None = None
+    location: str = ""
+    silent: bool = False  # panic: no local sounder
+    hold_ms: Annotated[int, Field(ge=0, le=10_000)] = 0  # accidental-press protection
+    supervision: Duration | None = None  # offline grace; None = per-type default
+    gpio: Gpio | None = None
+    source: str | None = None  # intercom video source (URL, index or file)
+
+    @property
+    def effective_zone_type(self) -> ZoneType:
+        return self.zone_type or DEFAULT_ZONE_TYPE[self.type]
+
+
+class ModeTimings(_Model):
+    exit_delay: Duration = timedelta(seconds=30)
+    entry_delay: Duration = timedelta(seconds=30)
+    trigger_time: Duration = timedelta(minutes=3)
+
+    @field_validator("entry_delay")
+    @classmethod
+    def _entry_limit(cls, value: timedelta) -> timedelta:
+        if value > ENTRY_DELAY_LIMIT:
+            raise ValueError(
+                f"{value.total_seconds():g}s is above the EN 50131 limit of 45s; set 45s or less"
+            )
+        return value
+
+
+class User(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    number: Annotated[int, Field(ge=1, le=999)]
+    pin_hash: str
+    duress_pin_hash: str | None = None
+    permissions: list[Literal["arm", "disarm", "bypass", "admin"]] = ["arm", "disarm"]
+
+    @field_validator("pin_hash", "duress_pin_hash")
+    @classmethod
+    def _hashed(cls, value: str | None) -> str | None:
+        if value is not None and not is_pin_hash(value):
+            raise ValueError("store a hash, not a PIN: run `wachter hash-pin` and paste its output")
+        return value
+
+
+class Panel(_Model):
+    modes: dict[Literal["armed_away", "armed_home", "armed_night"], ModeTimings] = Field(
+        default_factory=lambda: {
+            "armed_away": ModeTimings(),
+            "armed_home": ModeTimings(exit_delay=timedelta(0)),
+            "armed_night": ModeTimings(exit_delay=timedelta(0)),
+        }
+    )
+    users: Annotated[list[User], Field(min_length=1)]
+    confirmation_window: Duration = timedelta(minutes=30)
+    abort_window: Duration = timedelta(minutes=2)
+    swinger_limit: Annotated[int, Field(ge=1, le=20)] = 3
+    wrong_code_limit: Annotated[int, Field(ge=1, le=20)] = 5
+    lockout: Duration = timedelta(minutes=5)
+
+
+class ReceiverPathConfig(_Model):
+    name: Annotated[str, Field(pattern=SLUG)] = "primary"
+    url: Endpoint
+    key: KeySpec | None = None
+    poll_interval: Duration = timedelta(seconds=90)
+    ack_timeout: Duration = timedelta(seconds=5)
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _poll_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=10) <= value <= timedelta(hours=25):
+            raise ValueError("the polling interval must lie between 10s and 25h")
+        return value
+
+
+class AlarmCentre(_Model):
+    account: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{3,16}$")]
+    format: Literal["SIA-DCS", "ADM-CID"] = "SIA-DCS"
+    receiver: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{1,6}$")] | None = None
+    prefix: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{1,6}$")] = "0"
+    paths: Annotated[list[ReceiverPathConfig], Field(min_length=1, max_length=2)]
+    evidence_url: str | None = None
+    evidence_token: str | None = None
+
+
+class Mqtt(_Model):
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password_file: Path | None = None
+    keepalive: Annotated[int, Field(ge=5, le=600)] = 30
+
+
+class Site(_Model):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: str
+    profile: Literal["basis", "verhoogd", "hoog"] = "basis"
+    timezone: str = "Europe/Amsterdam"
+    state_dir: Path = Path("/var/lib/wachter")
+    mqtt: Mqtt = Mqtt()
+    alarm_centre: AlarmCentre
+    panel: Panel
+    devices: Annotated[list[Device], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        seen: dict[str, str] = {}
+        for kind, values in (
+            ("device id", [d.id for d in self.devices]),
+            ("zone", [str(d.zone) for d in self.devices]),
+            ("GPIO pin", _pins(self.devices)),
+        ):
+            seen.clear()
+            for value in values:
+                if value in seen:
+                    raise ValueError(f"{kind} {value} is used twice; give each its own")
+                seen[value] = value
+        return self
+
+    def device(self, device_id: str) -> Device | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+
+def _pins(devices: list[Device]) -> list[str]:
+    pins: list[str] = []
+    for d in devices:
+        if d.gpio:
+            pins.append(str(d.gpio.pin))
+            if d.gpio.tamper_pin is not None:
+                pins.append(str(d.gpio.tamper_pin))
+    return pins

@@ -1,0 +1,128 @@
+"""What the receiver answers to one DC-09 frame (reference dc09.md, section A3).
+
+CRC/length/format error -> silence; undecryptable or outside the time window -> NAK with our
+clock; unknown account or unprocessable content -> DUH; otherwise commit, then ACK.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from config.receiver import Account
+from protocol.dc09 import (
+    Dc09Error,
+    Dc09Key,
+    DecryptError,
+    Message,
+    UnknownAccountError,
+    ack,
+    decode,
+    duh,
+    nak,
+)
+from receiver.content import ContentError, describe
+from receiver.store import EventStore, NewEvent
+from receiver.supervision import LinkBook
+
+__all__ = ["FrameHandler"]
+
+log = logging.getLogger(__name__)
+
+EVENT_TOKENS = ("SIA-DCS", "ADM-CID")
+
+
+class FrameHandler:
+    """Turns one raw frame into at most one reply; counts every outcome by name."""
+
+    def __init__(
+        self,
+        accounts: Sequence[Account],
+        store: EventStore,
+        links: LinkBook,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._accounts = {a.account.upper(): a for a in accounts}
+        self._keys = {
+            a.account.upper(): [Dc09Key.parse(a.key.get_secret_value())] for a in accounts if a.key
+        }
+        self.store = store
+        self.links = links
+        self.clock = clock
+        self.counters: Counter[str] = Counter()
+
+    def _lookup(self, account: str) -> Sequence[Dc09Key]:
+        return self._keys.get(account.upper(), [])
+
+    async def handle(self, raw: bytes, *, transport: str, peer: str) -> bytes | None:
+        now = self.clock()
+        try:
+            msg = decode(raw, self._lookup)
+        except UnknownAccountError as exc:
+            return self._reject("unknown_account", f"encrypted frame for unknown account {exc}", now)
+        except DecryptError:
+            self.counters["nak_decrypt"] += 1
+            log.warning("frame from %s could not be decrypted: answered NAK", peer)
+            return nak(now)
+        except Dc09Error as exc:
+            self.counters[f"bad_{type(exc).__name__}"] += 1
+            log.info("bad frame from %s ignored (%s)", peer, type(exc).__name__)
+            return None
+        return await self._answer(msg, now, transport=transport, peer=peer)
+
+    def _reject(self, counter: str, why: str, now: datetime, msg: Message | None = None) -> bytes:
+        self.counters[f"duh_{counter}"] += 1
+        log.warning("DUH: %s", why)
+        if msg is not None:
+            self.links.rejected(msg.account or "", now, why)
+        return duh(msg, now) if msg is not None else nak(now)
+
+    async def _answer(self, msg: Message, now: datetime, *, transport: str, peer: str) -> bytes:
+        account = self._accounts.get((msg.account or "").upper())
+        if account is None:
+            return self._reject("unknown_account", f"unknown account {msg.account!r}", now, msg)
+        if account.key is not None and not msg.encrypted:
+            return self._reject("plain_frame", f"plain frame for encrypted account {msg.account}", now, msg)
+        if msg.encrypted and not self._in_window(msg, account, now):
+            self.counters["nak_timestamp"] += 1
+            self.links.rejected(account.account, now, "timestamp outside the window")
+            return nak(now)
+        if msg.token in EVENT_TOKENS:
+            try:
+                await self._commit(msg, account, transport=transport, peer=peer)
+            except ContentError as exc:
+                return self._reject("content", f"{msg.account}: {exc}", now, msg)
+        elif msg.token != "NULL":
+            return self._reject("token", f"token {msg.token} not processed", now, msg)
+        self.links.heard(account.account, now, poll=msg.token == "NULL")
+        self.counters["ack"] += 1
+        key = self._lookup(account.account)
+        return ack(msg, key[0] if msg.encrypted and key else None, now)
+
+    def _in_window(self, msg: Message, account: Account, now: datetime) -> bool:
+        if msg.timestamp is None:
+            return False
+        return now - account.window_before <= msg.timestamp <= now + account.window_after
+
+    async def _commit(self, msg: Message, account: Account, *, transport: str, peer: str) -> None:
+        content = describe(msg)
+        _, duplicate = await self.store.add(
+            NewEvent(
+                site=account.site,
+                account=msg.account or account.account,
+                sequence=msg.sequence,
+                token=msg.token,
+                data=msg.data,
+                code=content.code,
+                zone=content.zone,
+                cid=content.cid,
+                extended=msg.extended,
+                sent_at=msg.timestamp,
+                encrypted=msg.encrypted,
+                transport=transport,
+                peer=peer,
+            )
+        )
+        self.counters["duplicate" if duplicate else "stored"] += 1

@@ -1,0 +1,182 @@
+"""`wachter`: one command for every part (demo, agent, receiver, simulator, tools)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from config.loader import ConfigError, load_receiver, load_site
+from config.pins import hash_pin
+
+__all__ = ["main"]
+
+log = logging.getLogger("wachter")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _run(coro_factory: Callable[[], object]) -> int:
+    try:
+        asyncio.run(coro_factory())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _config_problem(exc: ConfigError) -> int:
+    print("The configuration cannot be used:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 2
+
+
+# -- demo -------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from wachter.demo import DemoPorts, default_state_dir, run_demo
+
+    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port)
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    return _run(lambda: run_demo(state_dir.resolve(), ports))
+
+
+# -- services ---------------------------------------------------------------------------
+def cmd_agent(args: argparse.Namespace) -> int:
+    from agent.service import Agent
+    from wachter.demo import _stop_on_signals
+
+    try:
+        site = load_site(Path(args.config))
+    except ConfigError as exc:
+        return _config_problem(exc)
+
+    async def run() -> None:
+        await Agent(site).run(_stop_on_signals())
+
+    return _run(run)
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from receiver.service import run_receiver
+    from wachter.demo import _stop_on_signals
+
+    try:
+        config = load_receiver(Path(args.config))
+    except ConfigError as exc:
+        return _config_problem(exc)
+
+    async def run() -> None:
+        await run_receiver(config, _stop_on_signals())
+
+    return _run(run)
+
+
+# -- simulator --------------------------------------------------------------------------
+def cmd_sim_device(args: argparse.Namespace) -> int:
+    from simulator.control import SimulatorNotFound, send_action
+    from simulator.devices import SimAction
+
+    action = SimAction(action=args.verb, held_ms=getattr(args, "held_ms", None))
+    try:
+        site = asyncio.run(send_action(args.broker, args.device, action))
+    except SimulatorNotFound:
+        print(f"no running simulator on {args.broker} has a device {args.device!r} "
+              "(is `wachter demo` running?)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot reach the broker at {args.broker}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.verb} {args.device} (site {site})")
+    return 0
+
+
+# -- tools ------------------------------------------------------------------------------
+def cmd_hash_pin(args: argparse.Namespace) -> int:
+    pin = getpass.getpass("PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+        print("a PIN has 4 to 8 digits", file=sys.stderr)
+        return 1
+    print(hash_pin(pin))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 2
+    loader = load_receiver if "listen:" in text and "devices:" not in text else load_site
+    try:
+        loader(path)
+    except ConfigError as exc:
+        return _config_problem(exc)
+    print(f"{path}: ok")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wachter", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run broker, receiver, agent and simulated devices")
+    demo.add_argument("--state-dir", help="where the demo keeps its databases")
+    demo.add_argument("--http-port", type=int, default=8080)
+    demo.add_argument("--mqtt-port", type=int, default=1883)
+    demo.add_argument("--dc09-port", type=int, default=9000)
+    demo.set_defaults(func=cmd_demo)
+
+    for name, func, helptext in (
+        ("agent", cmd_agent, "the home's agent (panel, verification, forwarding)"),
+        ("receiver", cmd_receiver, "the alarm centre's receiver (DC-09, store, console)"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--config", required=True, help="YAML config file")
+        p.set_defaults(func=func)
+
+    sim = sub.add_parser("sim", help="act on the simulated devices of a running demo")
+    verbs = sim.add_subparsers(dest="verb", required=True)
+    for verb in ("press", "release", "open", "close", "tamper", "tamper_restore", "battery_low",
+                 "battery_ok", "smoke", "smoke_clear", "doorbell", "person", "offline", "online"):
+        v = verbs.add_parser(verb.replace("_", "-"), help=f"{verb} a simulated device")
+        v.add_argument("device")
+        v.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+        if verb == "release":
+            v.add_argument("--held-ms", type=int, default=None)
+        v.set_defaults(func=cmd_sim_device, verb=verb)
+
+    hp = sub.add_parser("hash-pin", help="hash a user PIN for the site config (reads stdin)")
+    hp.set_defaults(func=cmd_hash_pin)
+    check = sub.add_parser("check", help="validate a site or receiver config")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_check)
+
+    _optional_parsers(sub)
+    return parser
+
+
+def _optional_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Tools that live in their own modules register themselves here."""
+    from wachter import dc09_cli
+
+    dc09_cli.add_parser(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Handler = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

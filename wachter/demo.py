@@ -1,0 +1,98 @@
+"""`wachter demo`: the whole system on one machine with embedded defaults, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.service import Agent
+from config.loader import load_receiver, load_site
+from config.receiver import ReceiverConfig
+from config.site import Site
+from receiver.service import Receiver
+from simulator.devices import SimulatedSite
+from wachter.broker import demo_broker
+
+__all__ = ["DemoPorts", "demo_configs", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "config" / "examples"
+
+
+@dataclass(frozen=True)
+class DemoPorts:
+    http: int = 8080
+    mqtt: int = 1883
+    dc09: int = 9000
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "wachter" / "demo"
+
+
+def demo_configs(state_dir: Path, ports: DemoPorts, broker_url: str) -> tuple[Site, ReceiverConfig]:
+    """The example site and receiver, pointed at local ports and the demo's state dir."""
+    site = load_site(EXAMPLES / "site.yaml")
+    paths = [
+        p.model_copy(update={"url": f"{p.url.split('://')[0]}://127.0.0.1:{ports.dc09}"})
+        for p in site.alarm_centre.paths
+    ]
+    site = site.model_copy(update={
+        "state_dir": state_dir / "agent",
+        "mqtt": site.mqtt.model_copy(update={"url": broker_url}),
+        "alarm_centre": site.alarm_centre.model_copy(update={"paths": paths}),
+    })
+    receiver = load_receiver(EXAMPLES / "receiver.yaml")
+    receiver = receiver.model_copy(update={
+        "listen": [f"tcp://127.0.0.1:{ports.dc09}", f"udp://127.0.0.1:{ports.dc09}"],
+        "store": f"sqlite://{(state_dir / 'receiver' / 'receiver.db').resolve()}",
+        "http": receiver.http.model_copy(update={"port": ports.http}),
+    })
+    return site, receiver
+
+
+async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None = None) -> None:
+    stop = stop or _stop_on_signals()
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    async with demo_broker(state_dir, ports.mqtt) as broker_url:
+        site, receiver_config = demo_configs(state_dir, ports, broker_url)
+        async with Receiver(receiver_config) as receiver:
+            agent = Agent(site)
+            simulator = SimulatedSite(site, broker_url)
+            _banner(site, receiver, broker_url, state_dir)
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(agent.run(stop), name="agent")
+                    sim = tg.create_task(simulator.run(), name="simulator")
+                    await stop.wait()
+                    sim.cancel()
+            finally:
+                log.info("demo stopped")
+
+
+def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path) -> None:
+    http = f"http://127.0.0.1:{receiver.http_port}"
+    print(f"Wachter demo is running (site {site.id}, {len(site.devices)} simulated devices)", flush=True)
+    print(f"  alarm centre console  {http}/", flush=True)
+    print(f"  events API            {http}/api/events", flush=True)
+    print(f"  MQTT broker           {broker_url}", flush=True)
+    print(f"  DC-09 receiver        tcp+udp 127.0.0.1:{receiver.port('tcp')}", flush=True)
+    print(f"  state                 {state_dir}", flush=True)
+    print(f"Try: wachter sim press panic-hall --broker {broker_url}", flush=True)
+    print("Ctrl-C stops everything.", flush=True)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -19,6 +19,7 @@ import aiomqtt
 from agent import panel
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
+from agent.watchdog import watchdog_loop
 from config.site import Site
 from protocol import mqtt
 
@@ -64,6 +65,7 @@ class Agent:
                     tg.create_task(self.transmitter.run(), name="transmitter")
                     tg.create_task(self._mqtt_loop(), name="mqtt")
                     tg.create_task(self._timer_loop(), name="panel-timers")
+                    tg.create_task(watchdog_loop(), name="watchdog")
                     tg.create_task(self._until(stop), name="stop")
             except* _Stop:
                 log.info("agent stopped")

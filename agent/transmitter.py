@@ -8,6 +8,7 @@ Each path is link-tested with NULL polls; a poll is skipped while events keep th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,10 +91,8 @@ class Transmitter:
                 continue
             await self._poll_due_paths()
             self.wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), self._until_next_poll())
-            except TimeoutError:
-                pass
 
     def _until_next_poll(self) -> float:
         now = self.clock()

@@ -6,15 +6,31 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from config.types import Duration, Endpoint, KeySpec
 
-__all__ = ["Account", "Http", "ReceiverConfig"]
+__all__ = ["Account", "Console", "Contact", "Http", "PlanStep", "ReceiverConfig"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(_Model):
+    """Someone the operator calls: the official, a keyholder, the police desk."""
+
+    name: str
+    role: Annotated[str, Field(pattern=r"^(site|official|keyholder|police|guard|other)$")] = "keyholder"
+    phone: str = ""
+
+
+class PlanStep(_Model):
+    """One step of a site's action plan; required steps must be ticked before closing."""
+
+    text: str
+    phone: str = ""
+    required: bool = True
 
 
 class Account(_Model):
@@ -25,6 +41,10 @@ class Account(_Model):
     poll_interval: Duration = timedelta(seconds=90)
     window_before: Duration = timedelta(seconds=40)  # timestamp may lag this much
     window_after: Duration = timedelta(seconds=20)  # and lead this much
+    poll_grace: Duration = timedelta(seconds=30)  # a poll later than interval + grace is missed
+    code_word: SecretStr | None = None  # asked on the call-back; shown to operators only
+    contacts: list[Contact] = Field(default_factory=list)
+    action_plan: list[PlanStep] = Field(default_factory=list)
 
 
 class Http(_Model):
@@ -32,10 +52,20 @@ class Http(_Model):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
 
 
+class Console(_Model):
+    """Operators' console: cookies marked Secure when served over TLS (or behind a TLS proxy)."""
+
+    secure_cookies: bool = False
+    session_ttl: Duration = timedelta(hours=12)
+    login_attempts: Annotated[int, Field(ge=1)] = 5  # failures per user or address per window
+    login_window: Duration = timedelta(minutes=5)
+
+
 class ReceiverConfig(_Model):
     listen: Annotated[list[Endpoint], Field(min_length=1)] = ["tcp://127.0.0.1:9000"]
     store: str = "sqlite:///var/lib/wachter/receiver.db"
     http: Http = Http()
+    console: Console = Console()
     accounts: list[Account] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -121,9 +121,12 @@ class User(_Model):
         return value
 
 
+ArmMode = Literal["armed_away", "armed_home", "armed_night"]
+
+
 class Panel(_Model):
-    modes: dict[Literal["armed_away", "armed_home", "armed_night"], ModeTimings] = Field(
-        default_factory=lambda: {
+    modes: dict[ArmMode, ModeTimings] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]
             "armed_away": ModeTimings(),
             "armed_home": ModeTimings(exit_delay=timedelta(0)),
             "armed_night": ModeTimings(exit_delay=timedelta(0)),

@@ -213,9 +213,7 @@ class DeviceLink:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         self.counters.connects += 1
-        await client.publish(
-            self._topic(Channel.AVAILABILITY), Availability.ONLINE.value, qos=1, retain=True
-        )
+        await client.publish(self._topic(Channel.AVAILABILITY), Availability.ONLINE.value, qos=1, retain=True)
         await client.subscribe([(self._topic(Channel.SET), 1), (self._topic(Channel.CONFIRM), 1)])
         for pending in self._pending.values():
             pending.sent_at = None  # a new session: everything unconfirmed goes out again

@@ -109,9 +109,7 @@ CODES: dict[EventKind, CodeEntry] = {
     # partial arming of areas and shows as armed_away. The number is the user, as for 441.
     EventKind.STAY_ARM: _E("NL", None, 441, None, "user", "armed stay/night", cid_qualifier=3),
     # No Contact ID code for forced arming exists; 401 closing is what the ARC must see.
-    EventKind.FORCED_ARM: _E(
-        "CF", None, 401, None, "user", "armed with zones not ready", cid_qualifier=3
-    ),
+    EventKind.FORCED_ARM: _E("CF", None, 401, None, "user", "armed with zones not ready", cid_qualifier=3),
     EventKind.BYPASS: _E("BB", "BU", 570, 3, "zone", "zone bypassed / unbypassed"),
     EventKind.USER_CODE_TAMPER: _E("JA", None, 461, None, "area", "too many wrong codes"),
     # 607 is walk-test mode (611 is "point tested OK", reference A5.3); TS/TE per Hikvision.

@@ -149,9 +149,7 @@ class CommandAck(_Payload):
     detail: str = ""
 
 
-PanelMode = Literal[
-    "disarmed", "arming", "armed_home", "armed_away", "armed_night", "pending", "triggered"
-]
+PanelMode = Literal["disarmed", "arming", "armed_home", "armed_away", "armed_night", "pending", "triggered"]
 
 
 class PanelState(_Payload):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.dc09 import Message
-from protocol.dc09.cid import parse_cid
-from protocol.dc09.sia import parse_sia
+from protocol.codes import CODES
+from protocol.dc09 import Message, parse_cid, parse_sia
 
-__all__ = ["Content", "ContentError", "describe"]
+__all__ = ["Content", "ContentError", "describe", "sia_for_cid"]
 
 
 class ContentError(ValueError):
@@ -22,13 +21,25 @@ class Content:
     cid: str | None = None
 
 
+def sia_for_cid(qualifier: int, code: int) -> str | None:
+    """The SIA code our table pairs with a Contact ID event (qualifier 3 = restore/closing)."""
+    for entry in CODES.values():
+        if entry.cid != code:
+            continue
+        if qualifier == entry.cid_qualifier:
+            return entry.sia
+        if qualifier == entry.cid_restore_qualifier:
+            return entry.sia_restore
+    return None
+
+
 def describe(msg: Message) -> Content:
     try:
         if msg.token == "ADM-CID":
             cid = parse_cid(msg.data)
-            sia = cid.sia_code()
-            return Content(code=sia, zone=f"{cid.zone:03d}", cid=cid.text())
-        sia_event = parse_sia(msg.data)
-        return Content(code=sia_event.code, zone=sia_event.address or None)
+            text = f"{cid.qualifier}{cid.code:03d} {cid.group:02d} {cid.zone:03d}"
+            return Content(code=sia_for_cid(cid.qualifier, cid.code), zone=f"{cid.zone:03d}", cid=text)
+        event = parse_sia(msg.data)
+        return Content(code=event.code, zone=event.address or None)
     except ValueError as exc:
         raise ContentError(str(exc)) from None

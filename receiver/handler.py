@@ -25,7 +25,7 @@ from protocol.dc09 import (
 )
 from receiver.content import ContentError, describe
 from receiver.store import EventStore, NewEvent
-from receiver.supervision import LinkBook
+from receiver.supervision import LinkBook, account_in_frame
 
 __all__ = ["FrameHandler"]
 
@@ -61,9 +61,11 @@ class FrameHandler:
         try:
             msg = decode(raw, self._lookup)
         except UnknownAccountError as exc:
-            return self._reject("unknown_account", f"encrypted frame for unknown account {exc}", now)
+            return self._reject("unknown_account", f"encrypted frame: {exc}", now, exc.header)
         except DecryptError:
             self.counters["nak_decrypt"] += 1
+            if (account := account_in_frame(raw)) is not None:
+                self.links.rejected(account, now, "frame could not be decrypted")
             log.warning("frame from %s could not be decrypted: answered NAK", peer)
             return nak(now)
         except Dc09Error as exc:

@@ -1,47 +1,75 @@
-"""The receiver service: store, DC-09 listeners and HTTP, owned by one async context."""
+"""The receiver service: store, DC-09 listeners, alarm desk and HTTP, owned by one async context."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from aiohttp import web
 
 from config.receiver import ReceiverConfig
+from receiver.audit import AUDIT_SCHEMA, AuditLog
+from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
+from receiver.console.context import Centre
+from receiver.console.live import Bulletin
+from receiver.db import Database
+from receiver.desk import DESK_SCHEMA, AlarmDesk
+from receiver.evidence import EVIDENCE_SCHEMA, EvidenceStore
 from receiver.handler import FrameHandler
 from receiver.http import make_app
 from receiver.listener import Listener
-from receiver.store import EventStore
-from receiver.supervision import LinkBook
+from receiver.store import Clock, EventStore, utcnow
+from receiver.supervision import LinkBook, SiteWatch
 
 __all__ = ["Receiver", "run_receiver"]
 
 log = logging.getLogger(__name__)
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+TICK = 1.0  # seconds between supervision checks; new events wake the desk at once
 
 
 class Receiver:
     """``async with Receiver(cfg) as r`` serves until the block ends; ports are then known."""
 
-    def __init__(self, config: ReceiverConfig, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, config: ReceiverConfig, clock: Clock = utcnow) -> None:
         self.config = config
-        self.store = EventStore(config.store_path)
+        self.clock = clock
+        self.store = EventStore(config.store_path, clock)
+        self.db = Database(config.store_path, [DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA])
+        self.desk = AlarmDesk(self.db, clock, {a.site: a.action_plan for a in config.accounts})
+        self.accounts = Accounts(self.db, clock, config.console.session_ttl)
         self.handler = FrameHandler(config.accounts, self.store, LinkBook(), clock)
+        self.watch = SiteWatch(config.accounts, self.handler.links, self.desk, clock())
+        self.bulletin = Bulletin()
         self.listeners = [Listener(ep, self.handler) for ep in config.listen]
+        self._wake = asyncio.Event()
+        self._desk_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.http_port = config.http.port
+
+    def centre(self) -> Centre:
+        console = self.config.console
+        return Centre(
+            store=self.store, desk=self.desk, accounts=self.accounts, audit=AuditLog(self.db),
+            evidence=EvidenceStore(self.db, self.clock), handler=self.handler,
+            sites={a.site: a for a in self.config.accounts}, bulletin=self.bulletin,
+            limiter=LoginLimiter(self.clock, console.login_attempts, console.login_window),
+            clock=self.clock, secure_cookies=console.secure_cookies,
+        )
 
     async def __aenter__(self) -> Receiver:
         await self.store.__aenter__()
         try:
+            await self.db.__aenter__()
+            self.store.on_added(lambda _id: self._wake.set())
+            self.desk.listeners.append(lambda alarm_id: self.bulletin.publish({"alarm": alarm_id}))
+            await self.watch.load()
+            await self.desk.process()
+            self._desk_task = asyncio.get_running_loop().create_task(self._desk_loop(), name="alarm-desk")
             for listener in self.listeners:
                 await listener.start()
-            self._runner = web.AppRunner(make_app(self.store, self.handler), access_log=None)
+            self._runner = web.AppRunner(make_app(self.centre()), access_log=None, shutdown_timeout=2)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.http.host, self.config.http.port)
             await site.start()
@@ -54,12 +82,30 @@ class Receiver:
         log.info("receiver HTTP on http://%s:%d", self.config.http.host, self.http_port)
         return self
 
+    async def _desk_loop(self) -> None:
+        """Turns new events into alarms at once, and checks every site's link each tick."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK)
+            self._wake.clear()
+            try:
+                await self.desk.process()
+                await self.watch.tick(self.clock())
+            except Exception:
+                log.exception("alarm desk pass failed; retrying on the next tick")
+
     async def __aexit__(self, *exc: object) -> None:
         for listener in self.listeners:
             await listener.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._desk_task is not None:
+            self._desk_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._desk_task
+            self._desk_task = None
+        await self.db.__aexit__()
         await self.store.__aexit__()
 
     def port(self, transport: str) -> int:
@@ -69,3 +115,4 @@ class Receiver:
 async def run_receiver(config: ReceiverConfig, stop: asyncio.Event) -> None:
     async with Receiver(config):
         await stop.wait()
+

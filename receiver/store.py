@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,14 @@ from typing import Any
 
 import aiosqlite
 
-__all__ = ["EventStore", "NewEvent", "StoredEvent"]
+__all__ = ["Clock", "EventStore", "NewEvent", "StoredEvent", "utcnow"]
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -34,6 +42,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 """
 
 
@@ -99,9 +108,10 @@ _COLUMNS = (
     "id, site, account, received_at, sent_at, sequence, token, code, zone, cid, data, "
     "extended, encrypted, transport"
 )
+COLUMNS = _COLUMNS
 
 
-def _row(row: aiosqlite.Row) -> StoredEvent:
+def _row(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(
         id=row[0],
         site=row[1],
@@ -123,9 +133,15 @@ def _row(row: aiosqlite.Row) -> StoredEvent:
 class EventStore:
     """One connection, WAL, ``synchronous=FULL``: a committed event survives power loss."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = utcnow) -> None:
         self.path = path
+        self.clock = clock
         self._db: aiosqlite.Connection | None = None
+        self._listeners: list[Callable[[int], None]] = []
+
+    def on_added(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(event_id)`` after each new (not duplicate) event is committed."""
+        self._listeners.append(listener)
 
     async def __aenter__(self) -> EventStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +166,7 @@ class EventStore:
 
     async def add(self, event: NewEvent) -> tuple[int, bool]:
         """Commit an event; returns (id, duplicate). Duplicates return the first copy's id."""
-        received = datetime.now(UTC).isoformat()
+        received = self.clock().isoformat()
         cursor = await self.db.execute(
             "INSERT INTO events (site, account, received_at, sent_at, sequence, token, code, zone,"
             " cid, data, extended, encrypted, transport, peer, dedup)"
@@ -175,6 +191,8 @@ class EventStore:
         )
         await self.db.commit()
         if cursor.rowcount == 1 and cursor.lastrowid is not None:
+            for listener in self._listeners:
+                listener(cursor.lastrowid)
             return cursor.lastrowid, False
         async with self.db.execute(
             "SELECT id FROM events WHERE dedup = ?", (event.dedup_key(),)
@@ -191,17 +209,60 @@ class EventStore:
         limit: int = 500,
     ) -> list[StoredEvent]:
         """Newest ``limit`` events matching the filters, returned oldest first."""
-        where, args = ["id > ?"], [after_id]
+        where: list[str] = ["id > ?"]
+        args: list[str | int] = [after_id]
         if site:
             where.append("site = ?")
-            args.append(site)  # type: ignore[arg-type]
+            args.append(site)
         if code:
             where.append("code = ?")
-            args.append(code)  # type: ignore[arg-type]
+            args.append(code)
         query = (
             f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608 - fixed fragments
             " ORDER BY id DESC LIMIT ?"
         )
         async with self.db.execute(query, (*args, limit)) as cur:
             rows = await cur.fetchall()
-        return [_row(r) for r in reversed(rows)]
+        return [_row(r) for r in reversed(list(rows))]
+
+    async def history(
+        self,
+        site: str,
+        *,
+        search: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 200,
+    ) -> list[StoredEvent]:
+        """A site's events, newest first: code/zone/data containing ``search``, in a time range."""
+        where: list[str] = ["site = ?"]
+        args: list[str | int] = [site]
+        if search:
+            where.append("(code = ? OR zone = ? OR instr(lower(data), ?) > 0)")
+            args += [search.upper(), search, search.lower()]
+        if since is not None:
+            where.append("received_at >= ?")
+            args.append(since.isoformat())
+        if until is not None:
+            where.append("received_at < ?")
+            args.append(until.isoformat())
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        query = (
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608 - fixed fragments
+            " ORDER BY id DESC LIMIT ?"
+        )
+        async with self.db.execute(query, (*args, limit)) as cur:
+            return [_row(r) for r in await cur.fetchall()]
+
+    async def event(self, event_id: int) -> StoredEvent | None:
+        async with self.db.execute(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,)) as cur:  # noqa: S608
+            row = await cur.fetchone()
+        return _row(row) if row else None
+
+    async def last_id(self) -> int:
+        async with self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

@@ -23,7 +23,7 @@ async def _find_site(client: aiomqtt.Client, device: str, timeout: float) -> str
     async with asyncio.timeout(timeout):
         async for message in client.messages:
             try:
-                devices = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                devices = json.loads(bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
             except ValueError:
                 continue
             if isinstance(devices, list) and device in devices:

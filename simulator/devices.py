@@ -150,7 +150,7 @@ class SimulatedSite:
             if device == "online" or device not in self.devices:
                 continue
             try:
-                action = SimAction.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
+                action = SimAction.model_validate_json(bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
             except ValueError as exc:
                 log.warning("simulator: bad action for %s: %s", device, exc)
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -21,10 +22,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _run(coro_factory: Callable[[], object]) -> int:
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro_factory())  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -77,6 +76,8 @@ def cmd_receiver(args: argparse.Namespace) -> int:
 
 # -- simulator --------------------------------------------------------------------------
 def cmd_sim_device(args: argparse.Namespace) -> int:
+    from aiomqtt import MqttError
+
     from simulator.control import SimulatorNotFound, send_action
     from simulator.devices import SimAction
 
@@ -87,7 +88,7 @@ def cmd_sim_device(args: argparse.Namespace) -> int:
         print(f"no running simulator on {args.broker} has a device {args.device!r} "
               "(is `wachter demo` running?)", file=sys.stderr)
         return 1
-    except OSError as exc:
+    except (OSError, MqttError) as exc:
         print(f"cannot reach the broker at {args.broker}: {exc}", file=sys.stderr)
         return 1
     print(f"{args.verb} {args.device} (site {site})")

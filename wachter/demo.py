@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import secrets
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from agent.service import Agent
 from config.loader import load_receiver, load_site
 from config.receiver import ReceiverConfig
 from config.site import Site
+from receiver.auth import Role
 from receiver.service import Receiver
 from simulator.devices import SimulatedSite
 from wachter.broker import demo_broker
@@ -64,9 +67,10 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
     async with demo_broker(state_dir, ports.mqtt) as broker_url:
         site, receiver_config = demo_configs(state_dir, ports, broker_url)
         async with Receiver(receiver_config) as receiver:
+            credentials = await demo_credentials(receiver, state_dir)
             agent = Agent(site)
             simulator = SimulatedSite(site, broker_url)
-            _banner(site, receiver, broker_url, state_dir)
+            _banner(site, receiver, broker_url, state_dir, credentials)
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(agent.run(stop), name="agent")
@@ -77,11 +81,29 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
                 log.info("demo stopped")
 
 
-def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path) -> None:
+async def demo_credentials(receiver: Receiver, state_dir: Path) -> Path:
+    """Fresh passwords and an API token for this run, in a 0600 file; never printed or logged."""
+    users = {"admin": Role.ADMIN, "operator": Role.OPERATOR}
+    found: dict[str, object] = {"console": f"http://127.0.0.1:{receiver.http_port}/"}
+    for name, role in users.items():
+        password = secrets.token_urlsafe(12)
+        await receiver.accounts.add_user(name, role, password)
+        found[name] = {"user": name, "password": password, "role": role.name.lower()}
+    found["api_token"] = await receiver.accounts.add_token("demo-api", Role.OPERATOR)
+    path = state_dir / "credentials.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)
+        json.dump(found, out, indent=2)
+    return path
+
+
+def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path, credentials: Path) -> None:
     http = f"http://127.0.0.1:{receiver.http_port}"
     print(f"Wachter demo is running (site {site.id}, {len(site.devices)} simulated devices)", flush=True)
     print(f"  alarm centre console  {http}/", flush=True)
-    print(f"  events API            {http}/api/events", flush=True)
+    print(f"  sign-in and API token {credentials} (admin, operator, api_token)", flush=True)
+    print(f"  events API            {http}/api/events (Authorization: Bearer <api_token>)", flush=True)
     print(f"  MQTT broker           {broker_url}", flush=True)
     print(f"  DC-09 receiver        tcp+udp 127.0.0.1:{receiver.port('tcp')}", flush=True)
     print(f"  state                 {state_dir}", flush=True)

@@ -52,9 +52,7 @@ class _OneDatagram(asyncio.DatagramProtocol):
 
 async def _udp(host: str, port: int, frame: bytes) -> bytes | None:
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(
-        _OneDatagram, remote_addr=(host, port)
-    )
+    transport, protocol = await loop.create_datagram_endpoint(_OneDatagram, remote_addr=(host, port))
     try:
         transport.sendto(frame)
         data = await protocol.reply
@@ -69,7 +67,7 @@ async def exchange(
     frame: bytes,
     *,
     udp: bool,
-    timeout: float,  # noqa: ASYNC109 - the transmitter's API takes a plain timeout
+    timeout: float,
 ) -> bytes | None:
     """Send `frame` (as from `encode`) and return the reply frame without LF/CR.
 

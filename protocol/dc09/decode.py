@@ -22,9 +22,9 @@ KeyLookup = Callable[[str], Sequence[Dc09Key]]
 _TOKEN = re.compile(rb'"(\*?)([A-Z0-9][A-Z0-9-]{0,7})"')
 _HEADER = (
     r'"\*?[A-Z0-9-]+"(?P<seq>[0-9]{{4}})'
-    r"(?:R(?P<rcv>[0-9A-Fa-f]{{1,6}})|(?P<none>None))?"
+    r"(?:R(?P<rcv>[0-9A-Fa-f]{{1,6}}?)|(?P<none>None))?"  # lazy: "R0A0[" is R0 + NAK's A0
     r"(?:L(?P<pref>[0-9A-Fa-f]{{1,6}}?))?"  # lazy, so a NAK's "L0A0" leaves "A0" to the account
-    r"(?:R(?P<rcv2>[0-9A-Fa-f]{{1,6}}))?"  # pysiaalarm writes NAKs as "L0R0A0"
+    r"(?:R(?P<rcv2>[0-9A-Fa-f]{{1,6}}?))?"  # pysiaalarm writes NAKs as "L0R0A0"
     r"(?:(?P<mark>[{marks}])(?P<acct>[0-9A-Fa-f]{{1,16}}))?"
     r"\["
 )
@@ -77,9 +77,7 @@ def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
     return plain[min(ends) :]
 
 
-def _decrypt_rest(
-    cipher_hex: bytes, account: str | None, keys: KeyLookup | None, quirks: list[str]
-) -> Rest:
+def _decrypt_rest(cipher_hex: bytes, account: str | None, keys: KeyLookup | None, quirks: list[str]) -> Rest:
     if not cipher_hex or not _HEX.issuperset(cipher_hex) or len(cipher_hex) % (2 * BLOCK):
         raise FrameFormatError("encrypted block is not whole AES blocks of hex")
     if any(c in b"abcdef" for c in cipher_hex) and "lowercase_hex" not in quirks:
@@ -146,15 +144,21 @@ def decode(frame: bytes, keys: KeyLookup | None = None) -> Message:
         quirks.append("nak_hash_account")
     account = fields["acct"]
     rest = body[header.end() :]
+    receiver = fields["rcv"] if fields["rcv"] is not None else fields["rcv2"]
     if encrypted:
-        data, extended, ts = _decrypt_rest(rest, account, keys, quirks)
+        try:
+            data, extended, ts = _decrypt_rest(rest, account, keys, quirks)
+        except UnknownAccountError as exc:
+            exc.header = Message(token, int(fields["seq"] or 0), account, receiver=receiver,
+                                 prefix=fields["pref"], encrypted=True, quirks=tuple(quirks))
+            raise
     else:
         data, extended, ts = _parse_rest(rest, quirks)
     return Message(
         token=token,
         sequence=int(fields["seq"] or 0),
         account=account,
-        receiver=fields["rcv"] if fields["rcv"] is not None else fields["rcv2"],
+        receiver=receiver,
         prefix=fields["pref"],
         data=data,
         extended=extended,

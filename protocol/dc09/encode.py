@@ -17,7 +17,7 @@ _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]{0,7}")
 _UPPER_HEX = re.compile(r"[0-9A-F]+")
 _ANY_HEX = re.compile(r"[0-9A-Fa-f]+")
 _XDATA_ID = re.compile(r"[A-Z]")
-_TEXT_FORBIDDEN = frozenset("[]\r\n")
+_TEXT_FORBIDDEN = frozenset("[]")
 
 
 def _check_hex(name: str, value: str, low: int, high: int, *, echo: bool) -> None:
@@ -30,8 +30,8 @@ def _check_hex(name: str, value: str, low: int, high: int, *, echo: bool) -> Non
 
 def _check_text(name: str, value: str) -> bytes:
     """Text goes out as Windows-1252, the charset the 2013 x-data list names (reference A1.4)."""
-    if _TEXT_FORBIDDEN.intersection(value):
-        raise FrameFormatError(f"{name} must not contain '[', ']', CR or LF")
+    if _TEXT_FORBIDDEN.intersection(value) or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        raise FrameFormatError(f"{name} must not contain '[', ']' or control characters")
     try:
         return value.encode("cp1252")
     except UnicodeEncodeError as exc:
@@ -51,6 +51,11 @@ def _header(msg: Message, encrypted: bool) -> bytes:
     if msg.prefix is not None:
         _check_hex("prefix", msg.prefix, 1, 6, echo=echo)
         parts.append(f"L{msg.prefix}")
+    if msg.token == NAK:  # "A" is the NAK's account marker, so it must be unambiguous
+        if msg.account is None:
+            raise FrameFormatError("a NAK carries an account field (A0)")
+        if any("a" in f.lower() for f in (msg.receiver, msg.prefix, msg.account) if f):
+            raise FrameFormatError("NAK receiver, prefix and account must not contain 'A'")
     if msg.account is not None:
         _check_hex("account", msg.account, 1 if echo else 3, 16, echo=echo)
         parts.append(f"{'A' if msg.token == NAK else '#'}{msg.account}")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .message import Message
+
 __all__ = [
     "CrcError",
     "Dc09Error",
@@ -39,6 +44,9 @@ class UnknownAccountError(Dc09Error):
     def __init__(self, account: str | None, message: str | None = None) -> None:
         super().__init__(message or f"no key for account {account!r}")
         self.account = account
+        #: the plain header fields (token, sequence, receiver, prefix, account), so that a
+        #: receiver can still answer DUH echoing them; set by `decode`
+        self.header: Message | None = None
 
 
 class KeyFormatError(Dc09Error):

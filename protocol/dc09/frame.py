@@ -31,9 +31,14 @@ def wrap(body: bytes) -> bytes:
     return LF + f"{crc16_arc(body):04X}{len(body):04X}".encode("ascii") + body + CR
 
 
+def _layout_ok(frame: bytes) -> bool:
+    """The opening quote sits where a hex (index 8) or binary (index 6) CRC puts it."""
+    return frame[8:9] == b'"' or frame[6:7] == b'"'
+
+
 def _strip(frame: bytes) -> bytes:
     """Remove one LF in front and a CR (plus NUL fill, seen after OH frames) at the end."""
-    if frame.startswith(LF):
+    if frame.startswith(LF) and _layout_ok(frame[1:]):  # keep a binary CRC byte 0x0A
         frame = frame[1:]
     frame = frame.rstrip(b"\x00")
     return frame[:-1] if frame.endswith(CR) else frame

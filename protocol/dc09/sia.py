@@ -88,17 +88,18 @@ def parse_sia(data: str) -> SiaEvent:
 
 def format_sia(event: SiaEvent) -> str:
     """Write `#acct|N` + modifiers (ti first, then others, id, ri) + code + address (+`|A`)."""
+    if not re.fullmatch(r"[A-Z]{2}", event.code):
+        raise FrameFormatError(f"SIA code must be two upper-case letters, got {event.code!r}")
     mods = {k: v for k, v in event.modifiers.items() if not k.endswith("_text")}
     mods.pop("ri", None)
     mods.pop("id", None)
     order = sorted(mods, key=lambda k: (k != "ti", k))
-    parts = [f"{k}{mods[k]}" for k in order]
-    if event.user is not None:
-        parts.append(f"id{event.user}")
-    if event.area is not None:
-        parts.append(f"ri{event.area}")
-    if not re.fullmatch(r"[A-Z]{2}", event.code):
-        raise FrameFormatError(f"SIA code must be two upper-case letters, got {event.code!r}")
+    pairs = [(k, mods[k]) for k in order]
+    pairs += [(k, v) for k, v in (("id", event.user), ("ri", event.area)) if v is not None]
+    parts = []
+    for mod, value in pairs:
+        text = event.modifiers.get(f"{mod}_text")
+        parts.append(f"{mod}{value}" + (f"^{text}^" if text is not None else ""))
     parts.append(f"{event.code}{event.address}")
     head = f"#{event.account}|" if event.account is not None else ""
     tail = f"|A{event.text}" if event.text is not None else ""

@@ -19,8 +19,13 @@ WACHTER = [sys.executable, "-m", "wachter.cli"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "site.yaml"
 
 
+TOKEN: dict[int, str] = {}  # http port -> the demo's API token, read from credentials.json
+
+
 def _events(port: int) -> list[dict[str, object]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/events", timeout=2) as resp:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/events",
+                                     headers={"Authorization": f"Bearer {TOKEN[port]}"})
+    with urllib.request.urlopen(request, timeout=2) as resp:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
@@ -54,6 +59,10 @@ def test_demo_then_sim_press_shows_pa_in_the_api(tmp_path: Path) -> None:
         banner = "".join(_wait_for_line(proc, "Ctrl-C", timeout=20))
         assert f"http://127.0.0.1:{http}/" in banner
         assert f"mqtt://127.0.0.1:{mqtt_port}" in banner
+        credentials = tmp_path / "demo" / "credentials.json"
+        assert str(credentials) in banner
+        assert credentials.stat().st_mode & 0o777 == 0o600
+        TOKEN[http] = json.loads(credentials.read_text())["api_token"]
         deadline = time.monotonic() + 10
         while True:  # the simulator announces its devices right after the banner
             sim = subprocess.run(

@@ -1,0 +1,48 @@
+"""The alarm panel as a pure functional core: ``step(site, state, input, now)``.
+
+Modules: ``inputs`` and ``actions`` (what goes in and out), ``state`` (the persisted value),
+``zones`` (mode -> live zones), ``codes``, ``arming``, ``alarms``, ``verification``,
+``trouble``, ``timers``, ``core`` (``step``) and ``resume`` (after a restart).
+"""
+
+from agent.panel.actions import (
+    Action,
+    LogEntry,
+    PanelNotice,
+    PublishState,
+    Report,
+    ReportKind,
+    RequestSnapshot,
+    Sounder,
+)
+from agent.panel.core import initial_state, step
+from agent.panel.inputs import Command, DeviceAvailability, DeviceInput, Input, Tick
+from agent.panel.resume import resume
+from agent.panel.state import PanelState
+from agent.panel.timers import next_deadline
+from agent.panel.view import public_state
+
+__all__ = [
+    "Action",
+    "Command",
+    "DeviceAvailability",
+    "DeviceInput",
+    "Input",
+    "LogEntry",
+    "PanelNotice",
+    "PanelState",
+    "PublishState",
+    "Report",
+    "ReportKind",
+    "RequestSnapshot",
+    "Sounder",
+    "Tick",
+    "from_json",
+    "initial_state",
+    "next_deadline",
+    "public_state",
+    "resume",
+    "step",
+]
+
+from_json = PanelState.from_json

@@ -1,0 +1,200 @@
+"""Who may use the console and the API: users with roles, sessions, API tokens, login limits.
+
+Passwords are hashed with scrypt; session ids and API tokens are random and stored only as
+SHA-256 digests, so a copy of the database opens no door.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+from receiver.audit import record
+from receiver.db import Database
+from receiver.store import Clock
+
+__all__ = [
+    "AUTH_SCHEMA",
+    "Accounts",
+    "LoginLimiter",
+    "Principal",
+    "Role",
+    "Session",
+    "hash_password",
+    "verify_password",
+]
+
+AUTH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    digest TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    site TEXT,
+    created_at TEXT NOT NULL
+);
+"""
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+class Role(IntEnum):
+    """Each role may do what the ones below it may."""
+
+    OPERATOR = 1
+    SUPERVISOR = 2
+    ADMIN = 3
+    SITE = 0  # an agent's evidence-upload token: its own site only
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    test = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
+    return hmac.compare_digest(test.hex(), digest)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# a real hash to compare against for unknown users, so timing does not reveal which names exist
+_DUMMY = hash_password(secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever makes a request: a console user, or an API client named by its token."""
+
+    name: str
+    role: Role
+    site: str | None = None  # set for per-site (agent) tokens
+
+    def may(self, role: Role) -> bool:
+        return self.role >= role and self.role != Role.SITE
+
+
+@dataclass(frozen=True)
+class Session:
+    secret: str  # goes into the cookie, never stored
+    user: Principal
+    csrf: str
+
+
+class LoginLimiter:
+    """At most ``attempts`` failures per user name and per address within ``window``."""
+
+    def __init__(self, clock: Clock, attempts: int = 5, window: timedelta = timedelta(minutes=5)) -> None:
+        self.clock, self.attempts, self.window = clock, attempts, window
+        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[datetime]:
+        failures, cutoff = self._failures[key], self.clock() - self.window
+        while failures and failures[0] <= cutoff:
+            failures.popleft()
+        return failures
+
+    def blocked(self, *keys: str) -> bool:
+        return any(len(self._recent(k)) >= self.attempts for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self._recent(key).append(self.clock())
+
+
+class Accounts:
+    """Users, sessions and API tokens in the console database."""
+
+    def __init__(self, db: Database, clock: Clock, session_ttl: timedelta = timedelta(hours=12)) -> None:
+        self.db, self.clock, self.session_ttl = db, clock, session_ttl
+
+    async def add_user(self, name: str, role: Role, password: str, *, by: str = "system") -> None:
+        if role == Role.SITE or len(password) < 10:
+            raise ValueError("a user needs a role operator/supervisor/admin and a password of 10+ characters")
+        hashed = await asyncio.to_thread(hash_password, password)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO users (name, role, password, created_at) VALUES (?,?,?,?)"
+                " ON CONFLICT(name) DO UPDATE SET role = excluded.role, password = excluded.password",
+                (name, role.name.lower(), hashed, self.clock().isoformat()),
+            )
+            await record(tx, self.clock(), by, "user_saved", f"user:{name}", role.name.lower())
+
+    async def users(self) -> list[tuple[str, Role]]:
+        rows = await self.db.all("SELECT name, role FROM users ORDER BY name")
+        return [(str(n), Role[str(r).upper()]) for n, r in rows]
+
+    async def login(self, name: str, password: str) -> Session | None:
+        row = await self.db.one("SELECT role, password FROM users WHERE name = ?", (name,))
+        ok = await asyncio.to_thread(verify_password, password, str(row[1]) if row else _DUMMY)
+        if row is None or not ok:
+            return None
+        secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM sessions WHERE expires_at < ?", (now.isoformat(),))
+            await tx.execute(
+                "INSERT INTO sessions (digest, user, csrf, expires_at) VALUES (?,?,?,?)",
+                (_digest(secret), name, csrf, (now + self.session_ttl).isoformat()),
+            )
+            await record(tx, now, name, "login")
+        return Session(secret, Principal(name, Role[str(row[0]).upper()]), csrf)
+
+    async def session(self, secret: str) -> Session | None:
+        row = await self.db.one(
+            "SELECT s.user, u.role, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.name = s.user"
+            " WHERE s.digest = ?",
+            (_digest(secret),),
+        )
+        if row is None or datetime.fromisoformat(str(row[3])) <= self.clock():
+            return None
+        return Session(secret, Principal(str(row[0]), Role[str(row[1]).upper()]), str(row[2]))
+
+    async def logout(self, session: Session) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM sessions WHERE digest = ?", (_digest(session.secret),))
+            await record(tx, self.clock(), session.user.name, "logout")
+
+    async def add_token(self, name: str, role: Role, *, site: str | None = None, by: str = "system") -> str:
+        """A new API token; the caller shows it once, only its digest is kept."""
+        token = "wt_" + secrets.token_urlsafe(32)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO api_tokens (digest, name, role, site, created_at) VALUES (?,?,?,?,?)",
+                (_digest(token), name, role.name.lower(), site, self.clock().isoformat()),
+            )
+            await record(tx, self.clock(), by, "token_created", f"token:{name}", site or role.name.lower())
+        return token
+
+    async def token(self, token: str) -> Principal | None:
+        row = await self.db.one("SELECT name, role, site FROM api_tokens WHERE digest = ?", (_digest(token),))
+        if row is None:
+            return None
+        return Principal(f"token:{row[0]}", Role[str(row[1]).upper()], row[2])

@@ -1,0 +1,102 @@
+"""Admin pages (users, API tokens) and the audit log for supervisors."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from receiver.auth import Role
+from receiver.console.context import CENTRE
+from receiver.console.render import csrf_field, esc, local, page
+from receiver.gate import PRINCIPAL
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+ROLES = ("operator", "supervisor", "admin")
+
+
+async def _users_body(request: web.Request, message: str = "") -> str:
+    users = "".join(
+        f"<tr><td>{esc(n)}</td><td>{esc(r.name.lower())}</td></tr>"
+        for n, r in await request.app[CENTRE].accounts.users()
+    )
+    options = "".join(f"<option>{r}</option>" for r in ROLES)
+    sites = "".join(f"<option>{esc(s)}</option>" for s in sorted(request.app[CENTRE].sites))
+    return (
+        f"{message}<table id='users'><thead><tr><th>User</th><th>Role</th></tr></thead>"
+        f"<tbody>{users}</tbody></table>"
+        f'<h2>Add or change a user</h2><form method="post" action="/admin/users">{csrf_field(request)}'
+        '<label>Name <input name="name" required pattern="[a-z0-9._-]{2,32}"></label>'
+        f'<label>Role <select name="role">{options}</select></label>'
+        '<label>Password <input name="password" type="password" minlength="10"'
+        ' required></label><button>Save</button></form>'
+        f'<h2>New API token</h2><form method="post" action="/admin/tokens">{csrf_field(request)}'
+        '<label>Name <input name="name" required></label>'
+        '<label>For <select name="site"><option value="">the whole API'
+        f' (read)</option>{sites}</select></label>'
+        "<button>Create</button></form>"
+    )
+
+
+@routes.get("/admin/users")
+async def users_page(request: web.Request) -> web.Response:
+    return page(request, "Users", await _users_body(request))
+
+
+@routes.post("/admin/users")
+async def save_user(request: web.Request) -> web.Response:
+    form = await request.post()
+    name, role = str(form.get("name", "")), str(form.get("role", ""))
+    if role not in ROLES or not 2 <= len(name) <= 32:
+        return page(
+            request,
+            "Users",
+            await _users_body(request, '<p class="error">Name and role needed.</p>'),
+            status=400,
+        )
+    try:
+        await request.app[CENTRE].accounts.add_user(
+            name, Role[role.upper()], str(form.get("password", "")), by=request[PRINCIPAL].name
+        )
+    except ValueError as exc:
+        return page(
+            request, "Users", await _users_body(request, f'<p class="error">{esc(exc)}</p>'), status=400
+        )
+    return page(request, "Users", await _users_body(request, f'<p class="ok">Saved {esc(name)}.</p>'))
+
+
+@routes.post("/admin/tokens")
+async def new_token(request: web.Request) -> web.Response:
+    form = await request.post()
+    name, site = str(form.get("name", ""))[:64], str(form.get("site", "")) or None
+    if not name or (site is not None and site not in request.app[CENTRE].sites):
+        return page(
+            request,
+            "Users",
+            await _users_body(request, '<p class="error">Name (and a known site).</p>'),
+            status=400,
+        )
+    token = await request.app[CENTRE].accounts.add_token(
+        name, Role.SITE if site else Role.OPERATOR, site=site, by=request[PRINCIPAL].name
+    )
+    shown = f'<p class="ok">Token for {esc(name)} (shown once): <code id="new-token">{esc(token)}</code></p>'
+    return page(request, "Users", await _users_body(request, shown))
+
+
+@routes.get("/audit")
+async def audit_page(request: web.Request) -> web.Response:
+    target = request.query.get("target", "")[:64]
+    entries = await request.app[CENTRE].audit.entries(target=target, limit=300)
+    rows = "".join(
+        f"<tr><td>{local(e.at)}</td><td>{esc(e.who)}</td><td>{esc(e.action)}</td><td>{esc(e.target)}</td>"
+        f"<td>{esc(e.detail)}</td></tr>"
+        for e in entries
+    )
+    body = (
+        f'<form method="get"><input name="target" value="{esc(target)}"'
+        ' placeholder="alarm:12"><button>Filter</button>'
+        "</form><table id='audit'><thead><tr><th>When</th><th>Who</th><th>What</th><th>Target</th>"
+        "<th>Detail</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return page(request, "Audit log", body)

@@ -1,0 +1,138 @@
+"""The transmitter against the real receiver over loopback TCP/UDP (no broker needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agent.outbox import Outbox, PendingReport
+from agent.transmitter import Transmitter
+from config.site import AlarmCentre
+from receiver.service import Receiver
+from tests.broker import free_port
+from tests.e2e.stack import EXAMPLES, receiver_config, site_config
+
+
+def _centre(tmp: Path, receiver: Receiver, *, primary: str | None = None,
+            account: str | None = None) -> AlarmCentre:
+    site = site_config(tmp, "mqtt://127.0.0.1:1", receiver.port("tcp"), receiver.port("udp"))
+    centre = site.alarm_centre
+    paths = [p.model_copy(update={"ack_timeout": timedelta(seconds=0.3), "retries": 1})
+             for p in centre.paths]
+    if primary:
+        paths[0] = paths[0].model_copy(update={"url": primary})
+    update: dict[str, object] = {"paths": paths}
+    if account:
+        update["account"] = account
+    return centre.model_copy(update=update)
+
+
+@contextlib.asynccontextmanager
+async def _transmitting(tmp: Path, centre: AlarmCentre, clock: Callable[[], datetime] | None = None,
+                        faults: list[tuple[str, bool]] | None = None) -> AsyncIterator[Transmitter]:
+    async with Outbox(tmp / "agent.db") as outbox:
+        tx = Transmitter(centre, outbox, clock or (lambda: datetime.now(UTC)),
+                         lambda name, on: (faults if faults is not None else []).append((name, on)))
+        task = asyncio.create_task(tx.run())
+        try:
+            yield tx
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _wait(predicate: Callable[[], object], timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():  # type: ignore[misc]
+            await asyncio.sleep(0.02)
+
+
+async def test_urgent_reports_overtake_the_queue_and_order_is_kept(tmp_path: Path) -> None:
+    async with Receiver(receiver_config(tmp_path)) as receiver:
+        centre = _centre(tmp_path, receiver)
+        async with Outbox(tmp_path / "agent.db") as outbox:
+            await outbox.commit_step([PendingReport("burglary_perimeter", 12),
+                                      PendingReport("tamper", 10),
+                                      PendingReport("panic", 2, urgent=True),
+                                      PendingReport("burglary_perimeter", 13)])
+        async with _transmitting(tmp_path, centre) as tx:
+            await _wait(lambda: _count(receiver, 4))
+            await _wait(lambda: _empty(tx))
+        events = await receiver.store.events()
+        assert [(e.code, e.zone) for e in events] == [("PA", "02"), ("BA", "12"), ("TA", "10"), ("BA", "13")]
+        assert [e.sequence for e in events] == [1, 2, 3, 4]
+
+
+async def test_sequence_numbers_survive_a_restart(tmp_path: Path) -> None:
+    async with Receiver(receiver_config(tmp_path)) as receiver:
+        centre = _centre(tmp_path, receiver)
+        for n in range(3):
+            async with _transmitting(tmp_path, centre) as tx:
+                await tx.outbox.commit_step([PendingReport("tamper", 10 + n)])
+                tx.wakeup.set()
+                await _wait(lambda n=n: _count(receiver, n + 1))  # type: ignore[misc]
+        assert [e.sequence for e in await receiver.store.events()] == [1, 2, 3]
+
+
+async def test_nak_for_a_wrong_clock_is_corrected_and_the_event_delivered(tmp_path: Path) -> None:
+    async with Receiver(receiver_config(tmp_path)) as receiver:
+        centre = _centre(tmp_path, receiver)
+        ten_years_off = lambda: datetime.now(UTC) - timedelta(days=3652)  # noqa: E731
+        async with _transmitting(tmp_path, centre, clock=ten_years_off) as tx:
+            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            tx.wakeup.set()
+            await _wait(lambda: _count(receiver, 1))
+            assert abs(tx.offset - timedelta(days=3652)) < timedelta(seconds=5)
+        assert receiver.handler.counters["nak_timestamp"] >= 1
+
+
+async def test_dead_primary_fails_over_to_backup_and_reports_comms_trouble(tmp_path: Path) -> None:
+    faults: list[tuple[str, bool]] = []
+    async with Receiver(receiver_config(tmp_path)) as receiver:
+        centre = _centre(tmp_path, receiver, primary=f"tcp://127.0.0.1:{free_port()}")
+        async with _transmitting(tmp_path, centre, faults=faults) as tx:
+            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            tx.wakeup.set()
+            await _wait(lambda: _count(receiver, 2), timeout=5)
+            await _wait(lambda: _empty(tx))
+        events = await receiver.store.events()
+        assert {e.code for e in events} == {"PA", "YS"}
+        assert all(e.transport == "udp" for e in events)
+        assert ("path primary failed", True) in faults
+
+
+async def test_duh_is_not_repeated_and_raises_a_fault(tmp_path: Path) -> None:
+    faults: list[tuple[str, bool]] = []
+    async with Receiver(receiver_config(tmp_path)) as receiver:
+        centre = _centre(tmp_path, receiver, account="7777")
+        counters = receiver.handler.counters
+        async with _transmitting(tmp_path, centre, faults=faults) as tx:
+            await _wait(lambda: _polled(tx))  # the start-up link tests are DUHed too
+            before = counters["duh_unknown_account"]
+            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            tx.wakeup.set()
+            await _wait(lambda: _empty(tx))
+            await asyncio.sleep(0.5)
+            assert counters["duh_unknown_account"] == before + 1
+        async with tx.outbox, tx.outbox.db.execute("SELECT kind, reason FROM rejected") as cur:
+            assert [tuple(r) for r in await cur.fetchall()] == [("panic", "DUH from primary")]
+        assert any("DUH" in name for name, on in faults if on)
+
+
+async def _count(receiver: Receiver, n: int) -> bool:
+    return len(await receiver.store.events()) >= n
+
+
+async def _polled(tx: Transmitter) -> bool:
+    return all(p.last_sent is not None for p in tx.paths)
+
+
+async def _empty(tx: Transmitter) -> bool:
+    return await tx.outbox.pending() == 0
+
+
+assert EXAMPLES.exists()

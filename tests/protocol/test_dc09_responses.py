@@ -1,0 +1,75 @@
+"""ACK / NAK / DUH as reference A3 describes them, checked by decoding them again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from protocol.dc09 import Dc09Key, FrameFormatError, Message, ack, decode, duh, nak
+from protocol.dc09.cipher import decrypt
+
+NOW = datetime(2015, 4, 14, 16, 8, 12, tzinfo=UTC)
+KEY = Dc09Key.from_hex("ABCD" * 8)
+REQUEST = Message(
+    "SIA-DCS", 12, "080027e62a64", receiver="c0ffd", prefix="1234", data="#080027E62A64|NBA01", timestamp=NOW
+)
+
+
+def test_plain_ack_echoes_request() -> None:
+    raw = ack(REQUEST, None, NOW)
+    assert raw[9:-1] == b'"ACK"0012Rc0ffdL1234#080027e62a64[]_16:08:12,04-14-2015'
+    msg = decode(raw)
+    assert (msg.token, msg.sequence, msg.account, msg.encrypted) == ("ACK", 12, "080027e62a64", False)
+
+
+def test_encrypted_ack_spec_form() -> None:
+    request = Message(**{**REQUEST.__dict__, "encrypted": True})
+    raw = ack(request, KEY, NOW, pad=b"\x01" * 10)
+    assert raw[9:].startswith(b'"*ACK"0012Rc0ffdL1234#080027e62a64[')
+    cipher = bytes.fromhex(raw.rsplit(b"[", 1)[1][:-1].decode())
+    assert decrypt(KEY, cipher) == b"\x01" * 10 + b"|]_16:08:12,04-14-2015"
+    msg = decode(raw, lambda _a: [KEY])
+    assert (msg.token, msg.encrypted, msg.timestamp) == ("ACK", True, NOW)
+
+
+def test_encrypted_ack_needs_key() -> None:
+    with pytest.raises(FrameFormatError):
+        ack(Message(**{**REQUEST.__dict__, "encrypted": True}), None, NOW)
+
+
+def test_nak_fixed_fields() -> None:
+    raw = nak(NOW)
+    assert raw[9:-1] == b'"NAK"0000R0L0A0[]_16:08:12,04-14-2015'
+    msg = decode(raw)
+    assert (msg.token, msg.account, msg.timestamp) == ("NAK", "0", NOW)
+
+
+def test_duh_echoes_and_is_never_encrypted() -> None:
+    request = Message(**{**REQUEST.__dict__, "encrypted": True})
+    raw = duh(request, NOW)
+    assert raw[9:-1] == b'"DUH"0012Rc0ffdL1234#080027e62a64[]_16:08:12,04-14-2015'
+
+
+def test_strict_writing_refusals() -> None:
+    from protocol.dc09 import encode
+
+    bad = [
+        (Message("SIA-DCS", 10000, "1234"), None),
+        (Message("SIA-DCS", 1, "12"), None),  # events: 3-16 hex
+        (Message("SIA-DCS", 1, "abcd"), None),  # events: upper-case
+        (Message("SIA-DCS", 1, "1234", data="x]"), None),
+        (Message("SIA-DCS", 1, "1234", data="Жук"), None),  # not Windows-1252
+        (Message("SIA-DCS", 1, "1234", extended=(("vv", "x"),)), None),
+        (Message("SIA-DCS", 1, "1234", timestamp=datetime(2020, 1, 1)), None),  # naive
+        (Message("SIA-DCS", 1, "1234", encrypted=True, timestamp=NOW), None),  # no key
+        (Message("SIA-DCS", 1, "1234"), KEY),  # encrypted needs timestamp
+        (Message("DUH", 1, "1234", timestamp=NOW), KEY),
+        (Message("NAK", 0, None), None),
+        (Message("NAK", 0, "A1"), None),
+        (Message("sia", 1, "1234"), None),
+        (Message("SIA-DCS", 1, "1234", data="x" * 5000), None),
+    ]
+    for msg, key in bad:
+        with pytest.raises(FrameFormatError):
+            encode(msg, key)

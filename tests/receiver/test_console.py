@@ -1,0 +1,164 @@
+"""The console over real HTTP and DC-09 sockets: queue, live notices, handling, sites, report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from receiver.alarms import AlarmClass
+from receiver.console.report import bar_chart, month_report
+from receiver.desk import Alarm
+from receiver.service import Receiver
+from tests.receiver.console_fixtures import running_receiver, send_frame, sign_in
+
+
+@pytest.fixture
+async def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
+    async for r in running_receiver(tmp_path):
+        yield r
+
+
+def _base(receiver: Receiver) -> str:
+    return f"http://127.0.0.1:{receiver.http_port}"
+
+
+async def _wait_alarm(receiver: Receiver, timeout: float = 1.0) -> Alarm:
+    async with asyncio.timeout(timeout):
+        while not (queue := await receiver.desk.queue()):
+            await asyncio.sleep(0.01)
+    return queue[0]
+
+
+async def test_a_panic_frame_reaches_the_queue_page_and_a_live_notice_is_sent(receiver: Receiver) -> None:
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        live = await client.http.get(client.base + "/live")
+        assert live.headers["Content-Type"].startswith("text/event-stream")
+        assert await send_frame(receiver, "PA") == "ACK"
+        async with asyncio.timeout(1):
+            lines = []
+            while not any(line.startswith(b"data:") for line in lines):
+                lines.append(await live.content.readline())
+        live.close()
+        rows = await (await client.http.get(client.base + "/queue/rows")).text()
+        assert "hold-up / panic: PA zone 02" in rows and 'class="alarm p1' in rows
+
+
+async def test_an_operator_takes_works_the_plan_and_closes_an_alarm_through_forms(receiver: Receiver) -> None:
+    await send_frame(receiver, "PA")
+    alarm = await _wait_alarm(receiver)
+    olga, sam = await sign_in(_base(receiver), "olga"), await sign_in(_base(receiver), "sam")
+    async with olga.http, sam.http:
+        assert (await olga.form(f"/alarms/{alarm.id}/take")).status == 303
+        page = await (await sam.http.get(sam.base + f"/alarms/{alarm.id}")).text()
+        assert "Taken by olga" in page and "Take over" in page  # ownership visible to others
+        refused = await olga.form(f"/alarms/{alarm.id}/close", outcome="false")
+        assert refused.status == 409 and "required steps not done yet: 1, 2" in await refused.text()
+        for step in ("0", "1"):
+            assert (await olga.form(f"/alarms/{alarm.id}/step", step=step)).status == 303
+        assert (await olga.form(f"/alarms/{alarm.id}/note", text="pressed by the child")).status == 303
+        assert (await olga.form(f"/alarms/{alarm.id}/close", outcome="false")).status == 303
+        page = await (await olga.http.get(olga.base + f"/alarms/{alarm.id}")).text()
+        assert "as <strong>false</strong>" in page and "pressed by the child" in page
+        audit = await (await sam.http.get(sam.base + f"/api/audit?target=alarm:{alarm.id}")).json()
+        assert [a["action"] for a in reversed(audit)] == [
+            "alarm_opened",
+            "take",
+            "step",
+            "step",
+            "note",
+            "close",
+        ]
+
+
+async def test_the_alarm_page_shows_plan_code_word_contacts_timeline_and_site_state(
+    receiver: Receiver,
+) -> None:
+    await send_frame(receiver, "BA", zone="05", seq=1)
+    await send_frame(receiver, "BV", zone="", seq=2)
+    alarm = await _wait_alarm(receiver)
+    async with asyncio.timeout(1):
+        while (await receiver.desk.queue())[0].priority != AlarmClass.VERIFIED_BURGLARY:
+            await asyncio.sleep(0.01)
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        page = await (await client.http.get(client.base + f"/alarms/{alarm.id}")).text()
+    assert "Call the official back" in page and "tel:+31 6 1234 5678" in page and "tulp" in page
+    timeline = page[page.index('id="timeline"') :]
+    assert timeline.index("<td>BA 05</td>") < timeline.index("<td>BV </td>")  # in order of arrival
+    assert 'class="online"' in page
+
+
+async def test_sites_board_detail_search_and_report(receiver: Receiver) -> None:
+    await send_frame(receiver, "CL", zone="03", seq=1)
+    await send_frame(receiver, "FA", zone="07", seq=2)
+    await _wait_alarm(receiver)
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        board = await (await client.http.get(client.base + "/sites")).text()
+        assert "demo-home" in board and "plain-home" in board and "armed" in board and "OFFLINE" in board
+        found = await (await client.http.get(client.base + "/sites/demo-home?q=FA")).text()
+        assert "FA07" in found and "CL03" not in found
+        report = await (await client.http.get(client.base + "/sites/demo-home/report")).text()
+        assert '<dd id="alarm-count">1</dd>' in report and "<svg" in report
+        sites = await (await client.http.get(client.base + "/api/sites")).json()
+        assert {s["site"]: s["armed"] for s in sites}["demo-home"] == "armed"
+        alarms = await (await client.http.get(client.base + "/api/alarms")).json()
+        assert alarms[0]["class"] == "fire"
+
+
+async def test_api_events_filter_by_time(receiver: Receiver) -> None:
+    await send_frame(receiver, "PA")
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        assert (
+            await (await client.http.get(client.base + "/api/events", params={"since": future})).json() == []
+        )
+        assert (
+            len(await (await client.http.get(client.base + "/api/events", params={"until": future})).json())
+            == 1
+        )
+        bad = await client.http.get(client.base + "/api/events", params={"since": "yesterday"})
+        assert bad.status == 400
+
+
+def test_month_report_figures() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def alarm(day: int, cls: AlarmClass, outcome: str | None, taken_s: int | None) -> Alarm:
+        opened = start + timedelta(days=day)
+        return Alarm(
+            day,
+            "s",
+            cls,
+            "",
+            opened,
+            opened,
+            None,
+            None,
+            opened + timedelta(seconds=taken_s) if taken_s is not None else None,
+            opened if outcome else None,
+            None,
+            outcome,
+            None,
+            False,
+            (),
+        )
+
+    report = month_report(
+        [
+            alarm(0, AlarmClass.HOLDUP, "false", 20),
+            alarm(0, AlarmClass.ATS_FAILURE, "technical", 40),
+            alarm(29, AlarmClass.BURGLARY, None, None),
+        ],
+        start,
+        datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert (report.alarms, report.supervision_faults, report.median_response_s) == (3, 1, 30)
+    assert report.false_share == 0.5 and report.per_day[0] == 2 and report.per_day[29] == 1
+    assert bar_chart(report.per_day, "x").count("<rect") == 30

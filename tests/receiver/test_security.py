@@ -1,0 +1,173 @@
+"""The gate: no route without a session or token, CSRF on every form, roles, site tokens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from yarl import URL
+
+from receiver.auth import Role, hash_password, verify_password
+from receiver.service import Receiver
+from tests.receiver.console_fixtures import PASSWORD, running_receiver, sign_in
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64 + b"\xff\xd9"
+
+
+@pytest.fixture
+async def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
+    async for r in running_receiver(tmp_path):
+        yield r
+
+
+def _base(receiver: Receiver) -> str:
+    return f"http://127.0.0.1:{receiver.http_port}"
+
+
+def _routes(receiver: Receiver) -> list[tuple[str, str]]:
+    """Every route the app serves, with sample path parameters filled in."""
+    runner = receiver._runner
+    assert runner is not None
+    app: web.Application = runner.app
+    found = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter") or info.get("prefix")
+        if not path or route.method == "HEAD":
+            continue
+        path = path.replace("{alarm}", "1").replace("{action}", "take").replace("{site}", "demo-home")
+        found.append((route.method, path.replace("{evidence}", "1").replace("{filename:.*}", "x")))
+    return found
+
+
+async def test_every_page_redirects_and_every_api_route_answers_401_without_a_session(
+    receiver: Receiver,
+) -> None:
+    routes = _routes(receiver)
+    assert len(routes) >= 20
+    async with aiohttp.ClientSession() as http:
+        for method, path in routes:
+            if path.startswith(("/login", "/static")):
+                continue
+            resp = await http.request(method, _base(receiver) + path, allow_redirects=False)
+            if path.startswith("/api/"):
+                assert resp.status == 401, (method, path)
+            else:
+                assert resp.status == 302, (method, path)
+                assert resp.headers["Location"].startswith("/login"), (method, path)
+
+
+async def test_a_wrong_or_made_up_token_gets_401(receiver: Receiver) -> None:
+    async with aiohttp.ClientSession() as http:
+        resp = await http.get(
+            _base(receiver) + "/api/events", headers={"Authorization": "Bearer wt_nonsense"}
+        )
+        assert resp.status == 401
+
+
+async def test_form_posts_without_the_csrf_token_are_refused(receiver: Receiver) -> None:
+    client = await sign_in(_base(receiver), "ada")
+    async with client.http:
+        for path in ("/alarms/1/take", "/alarms/1/note", "/admin/users", "/logout"):
+            resp = await client.http.post(client.base + path, data={"text": "x"}, allow_redirects=False)
+            assert resp.status == 403, path
+            resp = await client.http.post(client.base + path, data={"csrf": "forged"}, allow_redirects=False)
+            assert resp.status == 403, path
+        assert (await client.http.get(client.base + "/")).status == 200  # still signed in
+
+
+async def test_an_operator_cannot_reach_admin_or_audit_pages(receiver: Receiver) -> None:
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        for path in ("/admin/users", "/audit", "/api/audit"):
+            assert (await client.http.get(client.base + path)).status == 403, path
+        resp = await client.form("/admin/users", name="mallory", role="admin", password="x" * 12)
+        assert resp.status == 403
+    supervisor = await sign_in(_base(receiver), "sam")
+    async with supervisor.http:
+        assert (await supervisor.http.get(supervisor.base + "/audit")).status == 200
+        assert (await supervisor.http.get(supervisor.base + "/admin/users")).status == 403
+
+
+async def test_evidence_of_one_site_cannot_be_read_with_another_sites_token(receiver: Receiver) -> None:
+    demo = await receiver.accounts.add_token("agent-demo", Role.SITE, site="demo-home")
+    plain = await receiver.accounts.add_token("agent-plain", Role.SITE, site="plain-home")
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(
+            _base(receiver) + "/api/evidence?ref=evt-1",
+            data=JPEG,
+            headers={"Authorization": f"Bearer {demo}", "Content-Type": "image/jpeg"},
+        )
+        assert resp.status == 201
+        url = (await resp.json())["url"]
+        own = await http.get(_base(receiver) + url, headers={"Authorization": f"Bearer {demo}"})
+        assert own.status == 200 and await own.read() == JPEG
+        other = await http.get(_base(receiver) + url, headers={"Authorization": f"Bearer {plain}"})
+        assert other.status == 404
+        events = await http.get(_base(receiver) + "/api/events", headers={"Authorization": f"Bearer {demo}"})
+        assert events.status == 403  # a site token opens nothing but evidence
+        bad = await http.post(
+            _base(receiver) + "/api/evidence",
+            data=b"not a jpeg",
+            headers={"Authorization": f"Bearer {demo}", "Content-Type": "image/jpeg"},
+        )
+        assert bad.status == 400
+
+
+async def test_logins_are_rate_limited_and_failures_audited(receiver: Receiver) -> None:
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(6):
+            resp = await http.post(
+                _base(receiver) + "/login", data={"user": "olga", "password": "wrong"}, allow_redirects=False
+            )
+            statuses.append(resp.status)
+        assert statuses == [401] * 5 + [429]
+        resp = await http.post(
+            _base(receiver) + "/login", data={"user": "olga", "password": PASSWORD}, allow_redirects=False
+        )
+        assert resp.status == 429  # the right password does not lift the block early
+    failed = [e for e in await receiver.centre().audit.entries() if e.action == "login_failed"]
+    assert len(failed) == 5
+
+
+async def test_session_cookie_is_httponly_and_strict_and_pages_carry_security_headers(
+    receiver: Receiver,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(
+            _base(receiver) + "/login", data={"user": "olga", "password": PASSWORD}, allow_redirects=False
+        )
+        cookie = resp.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        page = await http.get(_base(receiver) + "/login")
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+async def test_a_login_link_cannot_redirect_off_site(receiver: Receiver) -> None:
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(
+            _base(receiver) + "/login",
+            allow_redirects=False,
+            data={"user": "olga", "password": PASSWORD, "next": "//evil.example/"},
+        )
+        assert resp.headers["Location"] == "/"
+
+
+async def test_sign_out_ends_the_session(receiver: Receiver) -> None:
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        old_cookie = client.http.cookie_jar.filter_cookies(URL(client.base))
+        assert (await client.form("/logout")).status == 302
+        async with aiohttp.ClientSession(cookies=old_cookie) as replay:
+            assert (await replay.get(client.base + "/", allow_redirects=False)).status == 302
+
+
+def test_passwords_are_salted_scrypt_hashes() -> None:
+    one, two = hash_password("s3cret-pass"), hash_password("s3cret-pass")
+    assert one != two and one.startswith("scrypt$") and "s3cret" not in one
+    assert verify_password("s3cret-pass", one) and not verify_password("s3cret-pasS", one)
+    assert not verify_password("x", "garbage")

@@ -20,6 +20,10 @@ os-packages:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto; \
 	  $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; }
+	@[ -x /usr/bin/chromium ] || { \
+	  echo "installing chromium from the OS packages (browser tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 demo: $(STAMP)
 	$(BIN)/wachter demo $(ARGS)

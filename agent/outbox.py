@@ -7,7 +7,11 @@ the receiver's ACK. Urgent reports (panic, hold-up, duress) go before anything q
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,11 +72,18 @@ class OutboxItem:
 
 
 class Outbox:
-    """Owner of the agent's SQLite file; one connection, used from the event loop only."""
+    """Owner of the agent's SQLite file; one connection, used from the event loop only.
+
+    The panel shell and the transmitter share the connection, so every statement and every
+    transaction holds ``_lock``: one task's statement can never land inside (or read from)
+    another task's open transaction.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
 
     async def __aenter__(self) -> Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +105,28 @@ class Outbox:
             raise RuntimeError("Outbox used outside its async context")
         return self._db
 
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE .. COMMIT under the lock; ROLLBACK (never masking the cause) on error."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                await self.db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                    await self.db.execute("ROLLBACK")
+                raise
+
+    async def _one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+        async with self._lock, self.db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        return tuple(row) if row is not None else None
+
+    async def _write(self, sql: str, args: tuple[object, ...] = ()) -> None:
+        async with self._lock:
+            await self.db.execute(sql, args)
+
     async def commit_step(
         self,
         reports: list[PendingReport],
@@ -104,10 +137,9 @@ class Outbox:
         """Atomically queue reports, store the panel state and mark a device event as seen."""
         now = datetime.now(UTC).isoformat()
         ids: list[int] = []
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction() as db:
             for r in reports:
-                cur = await self.db.execute(
+                cur = await db.execute(
                     "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device,"
                     " text, extended) VALUES (?,?,?,?,?,?,?,?,?)",
                     (now, int(r.urgent), r.kind, r.number, int(r.restore), r.user, r.device,
@@ -117,86 +149,98 @@ class Outbox:
             if panel_state is not None:
                 await self._set_meta("panel_state", panel_state)
             if seen is not None:
-                await self.db.execute(
-                    "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
-                    (*seen, now),
+                await db.execute(
+                    "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)", (*seen, now)
                 )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         return ids
 
     async def was_seen(self, device: str, event_id: str) -> bool:
-        async with self.db.execute(
-            "SELECT 1 FROM seen WHERE device = ? AND event_id = ?", (device, event_id)
-        ) as cur:
-            return await cur.fetchone() is not None
+        row = await self._one("SELECT 1 FROM seen WHERE device = ? AND event_id = ?", (device, event_id))
+        return row is not None
 
     async def prune_seen(self) -> None:
-        await self.db.execute(
+        await self._write(
             "DELETE FROM seen WHERE rowid NOT IN (SELECT rowid FROM seen ORDER BY at DESC LIMIT ?)",
             (SEEN_KEEP,),
         )
 
+    def forget(self, item_id: int) -> None:
+        """The report left (ACK/DUH) but its row could not be deleted: skip it from now on."""
+        self._gone.add(item_id)
+
     async def next(self) -> OutboxItem | None:
         """The report to send now: urgent first, then oldest first."""
-        async with self.db.execute(
+        if self._gone:
+            await self._retry_forgotten()
+        row = await self._one(
             "SELECT id, created_at, urgent, kind, number, restore, user, device, text, extended,"
-            " sequence, attempts FROM outbox ORDER BY urgent DESC, id ASC LIMIT 1"
-        ) as cur:
-            row = await cur.fetchone()
+            " sequence, attempts FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY urgent DESC, id ASC LIMIT 1",
+            (json.dumps(sorted(self._gone)),),
+        )
         if row is None:
             return None
         report = PendingReport(
-            kind=row[3], number=row[4], restore=bool(row[5]), user=row[6], device=row[7],
-            text=row[8], urgent=bool(row[2]),
-            extended=tuple((str(i), str(v)) for i, v in json.loads(row[9])),
+            kind=str(row[3]), number=int(str(row[4])), restore=bool(row[5]),
+            user=None if row[6] is None else int(str(row[6])),
+            device=None if row[7] is None else str(row[7]), text=str(row[8]), urgent=bool(row[2]),
+            extended=tuple((str(i), str(v)) for i, v in json.loads(str(row[9]))),
         )
-        return OutboxItem(row[0], datetime.fromisoformat(row[1]), report, row[10], row[11])
+        sequence = None if row[10] is None else int(str(row[10]))
+        return OutboxItem(int(str(row[0])), datetime.fromisoformat(str(row[1])), report, sequence,
+                          int(str(row[11])))
+
+    async def _retry_forgotten(self) -> None:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            for item_id in sorted(self._gone):
+                await self._write("DELETE FROM outbox WHERE id = ?", (item_id,))
+                self._gone.discard(item_id)
 
     async def pending(self) -> int:
-        async with self.db.execute("SELECT COUNT(*) FROM outbox") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        row = await self._one(
+            "SELECT COUNT(*) FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(self._gone)),),
+        )
+        return int(str(row[0])) if row else 0
 
-    async def assign_sequence(self, item_id: int) -> int:
-        """Give a report its DC-09 sequence (0001-9999, wrapping to 0001) once, durably."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            last = int(await self._get_meta("sequence") or 0)
+    async def assign_sequence(self, item_id: int | None, floor: int = 0) -> int:
+        """Give a report its DC-09 sequence (0001-9999, wrapping to 0001) once, durably.
+
+        ``floor`` is the last sequence the transmitter used (also for reports sent directly
+        while the disk was full), so no number is handed out twice in a row.
+        """
+        async with self._transaction() as db:
+            last = max(int(await self._get_meta("sequence") or 0), floor)
             seq = last % 9999 + 1
             await self._set_meta("sequence", str(seq))
-            await self.db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
+            if item_id is not None:
+                await db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
         return seq
 
     async def attempted(self, item_id: int) -> None:
-        await self.db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+        await self._write("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
 
     async def remove(self, item_id: int) -> None:
         """The receiver ACKed: the report has left the home."""
-        await self.db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+        await self._write("DELETE FROM outbox WHERE id = ?", (item_id,))
 
     async def reject(self, item: OutboxItem, reason: str) -> None:
         """The receiver answered DUH: keep a record, never resend."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        await self.db.execute(
-            "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
-            (item.id, item.created_at.isoformat(), item.report.kind, item.report.number, reason),
-        )
-        await self.db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
-        await self.db.execute("COMMIT")
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
+                (item.id, item.created_at.isoformat(), item.report.kind, item.report.number, reason),
+            )
+            await db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
 
     async def _get_meta(self, key: str) -> str | None:
+        """Caller holds the lock."""
         async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else None
 
     async def _set_meta(self, key: str, value: str) -> None:
+        """Caller holds the lock."""
         await self.db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value ="
             " excluded.value",
@@ -204,7 +248,9 @@ class Outbox:
         )
 
     async def get_meta(self, key: str) -> str | None:
-        return await self._get_meta(key)
+        async with self._lock:
+            return await self._get_meta(key)
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._set_meta(key, value)
+        async with self._lock:
+            await self._set_meta(key, value)

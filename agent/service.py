@@ -8,6 +8,7 @@ event confirmed, the panel state published and the transmitter woken.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -17,10 +18,12 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from agent import panel
+from agent.discovery import discovery_messages
+from agent.eventlog import EventLog
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
 from agent.watchdog import watchdog_loop
-from config.site import Site
+from config.site import DeviceType, Site
 from protocol import mqtt
 
 __all__ = ["Agent"]
@@ -28,6 +31,7 @@ __all__ = ["Agent"]
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 10.0
+RESUME_SETTLE = 0.5  # seconds to let retained device states arrive before resuming
 
 
 def _utcnow() -> datetime:
@@ -50,6 +54,7 @@ class Agent:
         self._retained: dict[str, mqtt.DeviceState] = {}
         self._deadline_changed = asyncio.Event()
         self.connected = asyncio.Event()
+        self.eventlog: EventLog | None = None
 
     def _fault(self, name: str, active: bool) -> None:
         (self.faults.add if active else self.faults.discard)(name)
@@ -57,6 +62,8 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.outbox:
+            self.eventlog = EventLog(self.outbox.db)
+            await self.eventlog.setup()
             stored = await self.outbox.get_meta("panel_state")
             if stored:
                 self.state = panel.PanelState.from_json(stored)
@@ -89,18 +96,34 @@ class Agent:
                     username=self.site.mqtt.username,
                     password=self._password(),
                     timeout=10,
+                    will=aiomqtt.Will(self._availability_topic, b"offline", qos=1, retain=True),
                 ) as client:
                     self._client = client
                     backoff = 0.5
-                    await self._on_connect(client)
-                    async for message in client.messages:
-                        await self._on_message(message)
+                    try:
+                        async with asyncio.TaskGroup() as tg:
+                            await self._on_connect(client)
+                            tg.create_task(self._resume_after_settle(), name="resume")
+                            async for message in client.messages:
+                                await self._on_message(message)
+                    except asyncio.CancelledError:
+                        await self._say_offline(client)
+                        raise
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.connected.clear()
                 log.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX)
+
+    @property
+    def _availability_topic(self) -> str:
+        return mqtt.panel_topic(self.site.id, mqtt.Channel.AVAILABILITY)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        """A clean stop suppresses the will, so say it ourselves."""
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await client.publish(self._availability_topic, "offline", qos=1, retain=True, timeout=2)
 
     def _password(self) -> str | None:
         path = self.site.mqtt.password_file
@@ -109,6 +132,9 @@ class Agent:
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(mqtt.site_filter(self.site.id), qos=1)
         await client.subscribe(mqtt.panel_topic(self.site.id, mqtt.Channel.SET), qos=1)
+        for topic, payload in discovery_messages(self.site):
+            await client.publish(topic, payload, qos=1, retain=True, timeout=5)
+        await client.publish(self._availability_topic, "online", qos=1, retain=True, timeout=5)
         self.connected.set()
         await self._publish_state()
         log.info("agent connected to the broker for site %s", self.site.id)
@@ -126,7 +152,7 @@ class Agent:
         if ref.device is None:
             if ref.channel is mqtt.Channel.SET:
                 cmd = mqtt.decode(mqtt.PanelCommand, payload)
-                await self.apply(panel.Command(cmd.action, cmd.code, cmd.skip_delay, cmd.force))
+                await self.apply(panel.Command.from_contract(cmd))
             return
         if self.site.device(ref.device) is None:
             raise mqtt.ContractError(f"unknown device {ref.device!r}")
@@ -158,15 +184,32 @@ class Agent:
     async def apply(self, event: panel.Input, *, seen: tuple[str, str] | None = None) -> None:
         """One step of the core; commit before any effect."""
         async with self._lock:
+            now = self.clock()
             before = panel.next_deadline(self.state)
-            self.state, actions = panel.step(self.site, self.state, event, self.clock())
-            reports = [_pending(a) for a in actions if isinstance(a, panel.Report)]
-            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
-            if reports:
-                self.transmitter.wakeup.set()
+            self.state, actions = panel.step(self.site, self.state, event, now)
+            await self._commit(actions, now, seen=seen, cause=_describe_input(event))
             if panel.next_deadline(self.state) != before:
                 self._deadline_changed.set()
         await self._perform(actions)
+
+    async def _resume_after_settle(self) -> None:
+        """After (re)connecting, evaluate what changed while we were away, once."""
+        await asyncio.sleep(RESUME_SETTLE)
+        async with self._lock:
+            now = self.clock()
+            self.state, actions = panel.resume(self.site, self.state, dict(self._retained), now)
+            await self._commit(actions, now, cause="resume after (re)connect")
+            self._deadline_changed.set()
+        await self._perform(actions)
+
+    async def _commit(self, actions: list[panel.Action], now: datetime, *,
+                      seen: tuple[str, str] | None = None, cause: str | None = None) -> None:
+        reports = [_pending(a) for a in actions if isinstance(a, panel.Report)]
+        await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
+        if reports:
+            self.transmitter.wakeup.set()
+        if self.eventlog is not None:
+            await self.eventlog.append(now, _log_entries(cause, actions))
 
     async def _perform(self, actions: list[panel.Action]) -> None:
         for action in actions:
@@ -182,6 +225,19 @@ class Agent:
                 )
             elif isinstance(action, panel.LogEntry):
                 log.info("panel: %s", action.text)
+            elif isinstance(action, panel.Sounder):
+                command = "sounder_on" if action.on else "sounder_off"
+                await self._command(DeviceType.SIREN, mqtt.DeviceCommand(command=command))
+            elif isinstance(action, panel.RequestSnapshot):
+                request = mqtt.DeviceCommand(command="snapshot", reason=action.reason[:200],
+                                             alarm_id=f"zone-{action.alarm_zone}")
+                await self._command(DeviceType.INTERCOM, request)
+
+    async def _command(self, kind: DeviceType, command: mqtt.DeviceCommand) -> None:
+        for device in self.site.devices:
+            if device.type is kind:
+                topic = mqtt.device_topic(self.site.id, device.id, mqtt.Channel.SET)
+                await self._publish(topic, command.model_dump_json())
 
     async def _publish_state(self) -> None:
         state = panel.public_state(self.state)
@@ -229,3 +285,26 @@ def _pending(report: panel.Report) -> PendingReport:
         kind=str(report.kind), number=report.number, restore=report.restore, user=report.user,
         device=report.device, text=report.text, urgent=report.urgent,
     )
+
+
+def _describe_input(event: panel.Input) -> str:
+    if isinstance(event, panel.DeviceInput):
+        return f"{event.device}: {event.type}"
+    if isinstance(event, panel.DeviceAvailability):
+        return f"{event.device}: {'online' if event.online else 'offline'}"
+    if isinstance(event, panel.Command):
+        return f"command {event.action} ({event.source})"  # never the code
+    return ""
+
+
+def _log_entries(cause: str | None, actions: list[panel.Action]) -> list[tuple[str, str]]:
+    entries = [("input", cause)] if cause else []
+    for action in actions:
+        if isinstance(action, panel.Report):
+            restore = " restore" if action.restore else ""
+            entries.append(("report", f"{action.kind}{restore} {action.number} {action.text}".strip()))
+        elif isinstance(action, panel.PanelNotice):
+            entries.append(("notice", f"{action.event} {action.detail}" if action.detail else action.event))
+        elif isinstance(action, panel.LogEntry):
+            entries.append(("panel", action.text))
+    return entries

@@ -2,7 +2,9 @@
 
 Stop-and-wait per report; ACK removes it, NAK corrects our clock and resends the same
 sequence, DUH records a rejection and is never repeated, silence retries then fails over.
-Each path is link-tested with NULL polls; a poll is skipped while events keep the link busy.
+Each path has its own supervision loop that sends NULL polls at the path's interval; a poll is
+skipped when an event went over the path within the interval, and a failed path is probed the
+same way, so the transmitter returns to the primary as soon as it answers again.
 """
 
 from __future__ import annotations
@@ -10,49 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from agent.outbox import Outbox, OutboxItem, PendingReport
+from agent.paths import ReceiverPath
 from agent.reports import message_for
-from config.site import AlarmCentre, ReceiverPathConfig
-from protocol.dc09 import Dc09Error, Dc09Key, Message, decode, encode
-from protocol.dc09.client import exchange
+from config.site import AlarmCentre
+from protocol.dc09 import Dc09Error, Message, decode, encode
 
 __all__ = ["ReceiverPath", "Transmitter"]
 
 log = logging.getLogger(__name__)
 
 RETRY_PAUSE = timedelta(seconds=5)  # DC-09: first retry within 5-60 s
-
-
-@dataclass
-class ReceiverPath:
-    config: ReceiverPathConfig
-    key: Dc09Key | None
-    up: bool = True
-    last_sent: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @classmethod
-    def from_config(cls, config: ReceiverPathConfig) -> ReceiverPath:
-        key = Dc09Key.parse(config.key.get_secret_value()) if config.key else None
-        return cls(config, key)
-
-    async def exchange(self, frame: bytes) -> bytes | None:
-        parts = urlsplit(self.config.url)
-        return await exchange(
-            parts.hostname or "127.0.0.1",
-            parts.port or 0,
-            frame,
-            udp=parts.scheme == "udp",
-            timeout=self.config.ack_timeout.total_seconds(),
-        )
+IDLE_WAIT = 60.0  # the delivery loop re-reads the outbox at least this often
 
 
 @dataclass
@@ -72,6 +48,10 @@ class Transmitter:
     offset: timedelta = timedelta(0)
     active: int = 0
     sent: int = 0
+    polls: int = 0
+    last_sequence: int = 0
+    direct: deque[PendingReport] = field(default_factory=deque)
+    _last_path: str = ""
 
     def __post_init__(self) -> None:
         if not self.paths:
@@ -81,62 +61,86 @@ class Transmitter:
         """Our clock corrected by the receiver's (learnt from its NAK)."""
         return self.clock() + self.offset
 
+    def send_direct(self, report: PendingReport) -> None:
+        """Send a report that could not be committed (disk full): from memory, before the outbox."""
+        self.direct.append(report)
+        self.wakeup.set()
+
     async def run(self) -> None:
         stored = await self.outbox.get_meta("clock_offset")
         self.offset = timedelta(seconds=float(stored)) if stored else timedelta(0)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._deliver_loop(), name="dc09-deliver")
+                for index, path in enumerate(self.paths):
+                    tg.create_task(self._supervise(index), name=f"dc09-poll:{path.name}")
+        finally:
+            for path in self.paths:
+                path.close()
+
+    # -- delivery ---------------------------------------------------------------------------
+    async def _deliver_loop(self) -> None:
         while True:
+            self.wakeup.clear()
+            if self.direct:
+                if await self._deliver(self.direct[0], None) is not None:
+                    self.direct.popleft()
+                continue
             item = await self.outbox.next()
             if item is not None:
-                await self._deliver(item)
+                await self._deliver_item(item)
                 continue
-            await self._poll_due_paths()
-            self.wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), self._until_next_poll())
+                await asyncio.wait_for(self.wakeup.wait(), IDLE_WAIT)
 
-    def _until_next_poll(self) -> float:
-        now = self.clock()
-        waits = [
-            ((p.last_sent or now) + p.config.poll_interval - now).total_seconds()
-            for p in self.paths
-        ]
-        return max(0.05, min(waits))
+    async def _deliver_item(self, item: OutboxItem) -> None:
+        kind = await self._deliver(item.report, item)
+        try:
+            if kind == "ack":
+                await self.outbox.remove(item.id)
+            elif kind == "duh":
+                await self.outbox.reject(item, "DUH from " + self._last_path)
+            else:
+                await self.outbox.attempted(item.id)
+        except Exception as exc:  # disk full: remember the ACK so the report is not sent again
+            if kind is not None:
+                self.outbox.forget(item.id)
+            log.error("outbox cannot record the outcome of report %d: %s", item.id, exc)
 
-    async def _poll_due_paths(self) -> None:
-        now = self.clock()
-        for index, path in enumerate(self.paths):
-            if path.last_sent is None or now - path.last_sent >= path.config.poll_interval:
-                outcome = await self._send(path, self._null())
-                await self._path_result(index, outcome.kind != "silence")
-
-    def _null(self) -> Message:
-        return Message(
-            token="NULL", sequence=0, account=self.centre.account, receiver=self.centre.receiver,
-            prefix=self.centre.prefix, timestamp=self.now(),
-        )
-
-    async def _deliver(self, item: OutboxItem) -> None:
-        sequence = item.sequence or await self.outbox.assign_sequence(item.id)
+    async def _deliver(self, report: PendingReport, item: OutboxItem | None) -> str | None:
+        """Send one report on the active path, then the others; "ack", "duh" or None (no path)."""
+        sequence = await self._sequence(item)
         for index in self._path_order():
             path = self.paths[index]
             for _attempt in range(path.config.retries + 1):
-                await self.outbox.attempted(item.id)
-                outcome = await self._send(path, self._message(item.report, sequence))
-                if outcome.kind == "nak":
-                    await self._adopt_clock(outcome.reply)
-                    outcome = await self._send(path, self._message(item.report, sequence))
-                if outcome.kind == "ack":
-                    await self.outbox.remove(item.id)
-                    self.sent += 1
+                outcome = await self._exchange(path, lambda: self._message(report, sequence))
+                if outcome.kind in ("ack", "duh"):
+                    self._last_path = path.name
                     await self._path_result(index, True)
-                    return
-                if outcome.kind == "duh":
-                    await self.outbox.reject(item, "DUH from " + path.name)
-                    self.on_fault("alarm centre rejected a report (DUH)", True)
-                    await self._path_result(index, True)
-                    return
+                    if outcome.kind == "ack":
+                        self.sent += 1
+                    else:
+                        log.error("alarm centre rejected %s %d (DUH) on %s", report.kind,
+                                  report.number, path.name)
+                        self.on_fault("alarm centre rejected a report (DUH)", True)
+                    return outcome.kind
             await self._path_result(index, False)
+        log.warning("no path delivered %s %d; retrying in %.0f s", report.kind, report.number,
+                    RETRY_PAUSE.total_seconds())
         await asyncio.sleep(RETRY_PAUSE.total_seconds())
+        return None
+
+    async def _sequence(self, item: OutboxItem | None) -> int:
+        if item is not None and item.sequence is not None:
+            self.last_sequence = item.sequence
+            return item.sequence
+        try:
+            seq = await self.outbox.assign_sequence(item.id if item else None, self.last_sequence)
+        except Exception as exc:  # disk full: the report still goes, with a number from memory
+            seq = self.last_sequence % 9999 + 1
+            log.error("sequence %d not stored (%s); sending anyway", seq, exc)
+        self.last_sequence = seq
+        return seq
 
     def _path_order(self) -> list[int]:
         """The active path first, then the others; a path marked down is still tried."""
@@ -145,11 +149,18 @@ class Transmitter:
     def _message(self, report: PendingReport, sequence: int) -> Message:
         return message_for(self.centre, report, sequence, self.now())
 
+    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message]) -> Outcome:
+        """One frame and its answer under the path's lock; a NAK is answered once at once."""
+        async with path.lock:
+            outcome = await self._send(path, make())
+            if outcome.kind == "nak":
+                await self._adopt_clock(outcome.reply)
+                outcome = await self._send(path, make())
+            return outcome
+
     async def _send(self, path: ReceiverPath, msg: Message) -> Outcome:
         encrypted = path.key is not None
-        frame = encode(
-            Message(**{**msg.__dict__, "encrypted": encrypted}), path.key
-        )
+        frame = encode(Message(**{**msg.__dict__, "encrypted": encrypted}), path.key)
         try:
             raw = await path.exchange(frame)
         except OSError as exc:
@@ -166,6 +177,7 @@ class Transmitter:
         if reply.sequence != msg.sequence and reply.token != "NAK":
             log.warning("path %s: reply for sequence %d, expected %d", path.name,
                         reply.sequence, msg.sequence)
+            path.close()  # out of step: start the next exchange on a fresh connection
             return Outcome(None, "silence")
         return Outcome(reply, {"ACK": "ack", "NAK": "nak", "DUH": "duh"}.get(reply.token, "silence"))
 
@@ -174,21 +186,52 @@ class Transmitter:
             return
         self.offset = reply.timestamp - self.clock()
         log.warning("receiver NAKed our time; clock offset now %.1f s", self.offset.total_seconds())
-        await self.outbox.set_meta("clock_offset", str(self.offset.total_seconds()))
+        with contextlib.suppress(Exception):  # a full disk must not stop the corrected resend
+            await self.outbox.set_meta("clock_offset", str(self.offset.total_seconds()))
+
+    # -- link supervision ---------------------------------------------------------------------
+    async def _supervise(self, index: int) -> None:
+        """NULL polls on one path, skipped while events keep it busy; also probes a failed path."""
+        path = self.paths[index]
+        interval = path.config.poll_interval
+        while True:
+            now = self.clock()
+            due = now if path.last_sent is None else path.last_sent + interval
+            if due > now:
+                await asyncio.sleep(min((due - now).total_seconds(), IDLE_WAIT))
+                continue
+            ok = False
+            for _attempt in range(path.config.retries + 1):
+                outcome = await self._exchange(path, self._null)
+                self.polls += 1
+                if outcome.kind != "silence":
+                    ok = True
+                    break
+            await self._path_result(index, ok)
+
+    def _null(self) -> Message:
+        return Message(
+            token="NULL", sequence=0, account=self.centre.account, receiver=self.centre.receiver,
+            prefix=self.centre.prefix, timestamp=self.now(),
+        )
 
     async def _path_result(self, index: int, ok: bool) -> None:
         path = self.paths[index]
-        if ok == path.up:
-            if ok and index != self.active and index < self.active:
-                self.active = index  # the primary answers again: go back to it
-            return
-        path.up = ok
-        log.warning("path %s %s", path.name, "restored" if ok else "failed")
-        self.on_fault(f"path {path.name} failed", not ok)
-        if not ok and index == self.active:
-            self.active = next((i for i, p in enumerate(self.paths) if p.up), self.active)
-        if ok and index < self.active:
-            self.active = index
-        await self.outbox.commit_step(
-            [PendingReport(kind="comms_trouble", number=index + 1, restore=ok)]
-        )
+        if ok != path.up:
+            path.up = ok
+            log.warning("path %s %s", path.name, "restored" if ok else "failed")
+            self.on_fault(f"path {path.name} failed", not ok)
+            await self._queue_comms(index, restore=ok)
+        preferred = next((i for i, p in enumerate(self.paths) if p.up), self.active)
+        if preferred != self.active and (ok or index == self.active):
+            log.warning("transmitting on %s (was %s)", self.paths[preferred].name,
+                        self.paths[self.active].name)
+            self.active = preferred
+
+    async def _queue_comms(self, index: int, *, restore: bool) -> None:
+        report = PendingReport(kind="comms_trouble", number=index + 1, restore=restore)
+        try:
+            await self.outbox.commit_step([report])
+        except Exception:  # the disk is full: comms trouble still goes out, from memory
+            self.send_direct(report)
+        self.wakeup.set()

@@ -6,8 +6,9 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from config.pins import is_pin_hash
 from config.types import Duration, Endpoint, KeySpec
@@ -16,6 +17,7 @@ __all__ = [
     "AlarmCentre",
     "Device",
     "DeviceType",
+    "Evidence",
     "Gpio",
     "ModeTimings",
     "Mqtt",
@@ -23,6 +25,7 @@ __all__ = [
     "ReceiverPathConfig",
     "Site",
     "User",
+    "Zigbee",
     "ZoneType",
 ]
 
@@ -73,6 +76,12 @@ class Gpio(_Model):
     led_pin: Annotated[int, Field(ge=0, le=27)] | None = None  # output: status LED / strobe
 
 
+class Zigbee(_Model):
+    """An off-the-shelf Zigbee device, served by ``wachter zigbee2mqtt``."""
+
+    friendly_name: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^#+]+$")]
+
+
 class Device(_Model):
     id: Annotated[str, Field(pattern=SLUG)]
     type: DeviceType
@@ -85,6 +94,7 @@ class Device(_Model):
     supervision: Duration | None = None  # offline grace; None = per-type default
     gpio: Gpio | None = None
     source: str | None = None  # intercom video source (URL, index or file)
+    zigbee: Zigbee | None = None  # served by the Zigbee2MQTT adapter instead of a wired driver
 
     @property
     def effective_zone_type(self) -> ZoneType:
@@ -164,13 +174,49 @@ class AlarmCentre(_Model):
     paths: Annotated[list[ReceiverPathConfig], Field(min_length=1, max_length=2)]
     evidence_url: str | None = None
     evidence_token: str | None = None
+    # Reports sent besides alarms, tamper and faults (which always go); default from the profile.
+    also_send: list[Literal["open_close", "bypass", "doorbell"]] = ["open_close", "bypass"]
+
+
+SnapshotTrigger = Literal["burglary", "panic", "tamper", "fire", "doorbell"]
+
+
+class Evidence(_Model):
+    """Snapshot policy: which alarms collect camera frames for the alarm centre, and how many."""
+
+    snapshot_on: list[SnapshotTrigger] = ["burglary", "panic", "tamper"]
+    frames: Annotated[int, Field(ge=1, le=20)] = 3
+    interval: Duration = timedelta(seconds=1)
+
+
+def parse_mqtt_url(value: object) -> str:
+    """``mqtt://host[:port]`` or ``mqtts://host[:port]`` (TLS)."""
+    if not isinstance(value, str):
+        raise ValueError("an address such as mqtt://127.0.0.1:1883 or mqtts://broker.lan:8883")
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or port == -1 or port == 0:
+        raise ValueError(f"{value!r}: write mqtt://host:port, or mqtts://host:port for TLS")
+    return value
 
 
 class Mqtt(_Model):
-    url: str = "mqtt://127.0.0.1:1883"
+    url: Annotated[str, BeforeValidator(parse_mqtt_url)] = "mqtt://127.0.0.1:1883"
     username: str | None = None
     password_file: Path | None = None
     keepalive: Annotated[int, Field(ge=5, le=600)] = 30
+    # MQTT over TLS (mqtts://): files made by `wachter keys`
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    # per-device accounts: <credentials_dir>/<device id>.password, username device.<device id>
+    credentials_dir: Path | None = None
+
+    def device_username(self, device_id: str) -> str:
+        return f"device.{device_id}"
 
 
 class Site(_Model):
@@ -183,6 +229,7 @@ class Site(_Model):
     alarm_centre: AlarmCentre
     panel: Panel
     devices: Annotated[list[Device], Field(min_length=1)]
+    evidence: Evidence = Evidence()
 
     @model_validator(mode="after")
     def _unique(self) -> Self:

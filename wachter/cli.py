@@ -60,39 +60,23 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
+    from receiver.flags import FlagError, config_from_flags
     from receiver.service import run_receiver
     from wachter.demo import _stop_on_signals
 
     try:
-        config = load_receiver(Path(args.config))
+        base = load_receiver(Path(args.config)) if args.config else None
+        config = config_from_flags(args, base)
     except ConfigError as exc:
         return _config_problem(exc)
+    except FlagError as exc:
+        print(f"wachter receiver: {exc}", file=sys.stderr)
+        return 2
 
     async def run() -> None:
         await run_receiver(config, _stop_on_signals())
 
     return _run(run)
-
-
-# -- simulator --------------------------------------------------------------------------
-def cmd_sim_device(args: argparse.Namespace) -> int:
-    from aiomqtt import MqttError
-
-    from simulator.control import SimulatorNotFound, send_action
-    from simulator.devices import SimAction
-
-    action = SimAction(action=args.verb, held_ms=getattr(args, "held_ms", None))
-    try:
-        site = asyncio.run(send_action(args.broker, args.device, action))
-    except SimulatorNotFound:
-        print(f"no running simulator on {args.broker} has a device {args.device!r} "
-              "(is `wachter demo` running?)", file=sys.stderr)
-        return 1
-    except (OSError, MqttError) as exc:
-        print(f"cannot reach the broker at {args.broker}: {exc}", file=sys.stderr)
-        return 1
-    print(f"{args.verb} {args.device} (site {site})")
-    return 0
 
 
 # -- tools ------------------------------------------------------------------------------
@@ -121,7 +105,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The whole command tree; ``wanted`` (the first argument) lets heavy parts load lazily."""
     parser = argparse.ArgumentParser(prog="wachter", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,24 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dc09-port", type=int, default=9000)
     demo.set_defaults(func=cmd_demo)
 
-    for name, func, helptext in (
-        ("agent", cmd_agent, "the home's agent (panel, verification, forwarding)"),
-        ("receiver", cmd_receiver, "the alarm centre's receiver (DC-09, store, console)"),
-    ):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("--config", required=True, help="YAML config file")
-        p.set_defaults(func=func)
+    agent = sub.add_parser("agent", help="the home's agent (panel, verification, forwarding)")
+    agent.add_argument("--config", required=True, help="YAML config file")
+    agent.set_defaults(func=cmd_agent)
 
-    sim = sub.add_parser("sim", help="act on the simulated devices of a running demo")
-    verbs = sim.add_subparsers(dest="verb", required=True)
-    for verb in ("press", "release", "open", "close", "tamper", "tamper_restore", "battery_low",
-                 "battery_ok", "smoke", "smoke_clear", "doorbell", "person", "offline", "online"):
-        v = verbs.add_parser(verb.replace("_", "-"), help=f"{verb} a simulated device")
-        v.add_argument("device")
-        v.add_argument("--broker", default="mqtt://127.0.0.1:1883")
-        if verb == "release":
-            v.add_argument("--held-ms", type=int, default=None)
-        v.set_defaults(func=cmd_sim_device, verb=verb)
+    from receiver.flags import add_receiver_flags
+
+    receiver = sub.add_parser("receiver", help="the alarm centre's receiver (DC-09, store, console)")
+    add_receiver_flags(receiver)
+    receiver.set_defaults(func=cmd_receiver)
 
     hp = sub.add_parser("hash-pin", help="hash a user PIN for the site config (reads stdin)")
     hp.set_defaults(func=cmd_hash_pin)
@@ -158,19 +134,32 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(func=cmd_check)
 
-    _optional_parsers(sub)
+    _optional_parsers(sub, wanted)
     return parser
 
 
-def _optional_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _optional_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], wanted: str | None
+) -> None:
     """Tools that live in their own modules register themselves here."""
+    from agent import log_cli
+    from drivers import gpio
+    from simulator import cli as sim_cli
     from wachter import dc09_cli
 
     dc09_cli.add_parser(sub)
+    sim_cli.add_parser(sub)
+    log_cli.add_parser(sub)
+    gpio.add_parser(sub)
+    if wanted is None or wanted in ("intercom", "-h", "--help"):
+        from drivers import intercom  # OpenCV takes a third of a second to import
+
+        intercom.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

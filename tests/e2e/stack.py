@@ -88,3 +88,24 @@ async def running_stack(tmp: Path, broker_url: str, site: Site | None = None) ->
                 sim_task.cancel()
                 async with asyncio.timeout(10):
                     await agent_task
+
+
+def write_site_yaml(tmp: Path, broker_url: str, tcp_port: int, udp_port: int,
+                    entry_delay: str | None = None) -> Path:
+    """The example site as a YAML file for a subprocess agent, pointed at the test's ports."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    data = yaml.load(EXAMPLES / "site.yaml")
+    data["state_dir"] = str(tmp / "agent")
+    data["mqtt"]["url"] = broker_url
+    primary, backup = data["alarm_centre"]["paths"]
+    primary["url"] = f"tcp://127.0.0.1:{tcp_port}"
+    backup["url"] = f"udp://127.0.0.1:{udp_port}"
+    if entry_delay is not None:
+        for mode in data["panel"]["modes"].values():
+            mode["entry_delay"] = entry_delay
+    path = tmp / "site.yaml"
+    with path.open("w") as fh:
+        yaml.dump(data, fh)
+    return path

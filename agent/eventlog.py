@@ -1,0 +1,73 @@
+"""The local event log (EN 50131 asks for at least 1,000 events): what the panel saw and did.
+
+It lives in the agent's SQLite file beside the outbox and keeps the newest ``KEEP`` entries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aiosqlite
+
+__all__ = ["KEEP", "EventLog", "LogLine", "read_log"]
+
+KEEP = 10_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_log_ts ON event_log(ts);
+"""
+
+
+@dataclass(frozen=True)
+class LogLine:
+    id: int
+    ts: datetime
+    kind: str  # input, report, notice, panel, fault
+    text: str
+
+
+class EventLog:
+    """Appends to the agent database through the connection the outbox owns."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+        self._appended = 0
+
+    async def setup(self) -> None:
+        await self.db.executescript(_SCHEMA)
+
+    async def append(self, ts: datetime, entries: list[tuple[str, str]]) -> None:
+        if not entries:
+            return
+        await self.db.executemany(
+            "INSERT INTO event_log (ts, kind, text) VALUES (?, ?, ?)",
+            [(ts.isoformat(), kind, text) for kind, text in entries],
+        )
+        self._appended += len(entries)
+        if self._appended >= 500:  # prune now and then, not on every step
+            self._appended = 0
+            await self.db.execute(
+                "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,)
+            )
+
+
+def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,
+             contains: str | None = None) -> list[LogLine]:
+    """Newest ``limit`` lines (oldest first), read-only, for `wachter log`."""
+    where, args = ["1=1"], []
+    if since is not None:
+        where.append("ts >= ?")
+        args.append(since.isoformat())
+    if contains:
+        where.append("text LIKE ?")
+        args.append(f"%{contains}%")
+    query = (f"SELECT id, ts, kind, text FROM event_log WHERE {' AND '.join(where)}"  # noqa: S608
+             " ORDER BY id DESC LIMIT ?")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute(query, (*args, limit)).fetchall()
+    return [LogLine(r[0], datetime.fromisoformat(r[1]), r[2], r[3]) for r in reversed(rows)]

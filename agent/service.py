@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ __all__ = ["Agent"]
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 10.0
+OUTBOX_FAULT = "outbox cannot be written"
 RESUME_SETTLE = 0.5  # seconds to let retained device states arrive before resuming
 
 
@@ -205,7 +207,16 @@ class Agent:
     async def _commit(self, actions: list[panel.Action], now: datetime, *,
                       seen: tuple[str, str] | None = None, cause: str | None = None) -> None:
         reports = [_pending(a) for a in actions if isinstance(a, panel.Report)]
-        await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
+        try:
+            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
+        except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
+            log.error("outbox cannot be written (%s); sending %d report(s) directly", exc, len(reports))
+            self._fault(OUTBOX_FAULT, True)
+            for report in reports:
+                self.transmitter.send_direct(report)
+            return
+        if OUTBOX_FAULT in self.faults:
+            self._fault(OUTBOX_FAULT, False)
         if reports:
             self.transmitter.wakeup.set()
         if self.eventlog is not None:

@@ -43,6 +43,16 @@ def site_config(tmp: Path, broker_url: str, tcp_port: int, udp_port: int) -> Sit
     })
 
 
+async def wait_event(receiver: Receiver, code: str, timeout: float = 2.0, **match: str) -> StoredEvent:
+    """The first stored event with this SIA code (and fields), or TimeoutError."""
+    async with asyncio.timeout(timeout):
+        while True:
+            for event in await receiver.store.events(code=code):
+                if all(getattr(event, k) == v for k, v in match.items()):
+                    return event
+            await asyncio.sleep(0.02)
+
+
 @dataclass
 class Stack:
     broker_url: str
@@ -54,13 +64,7 @@ class Stack:
         await send_action(self.broker_url, device, SimAction(action=action, **kw))  # type: ignore[arg-type]
 
     async def wait_event(self, code: str, timeout: float = 2.0, **match: str) -> StoredEvent:
-        """The first stored event with this SIA code (and fields), or TimeoutError."""
-        async with asyncio.timeout(timeout):
-            while True:
-                for event in await self.receiver.store.events(code=code):
-                    if all(getattr(event, k) == v for k, v in match.items()):
-                        return event
-                await asyncio.sleep(0.02)
+        return await wait_event(self.receiver, code, timeout, **match)
 
     async def wait_outbox_empty(self, timeout: float = 2.0) -> None:
         async with asyncio.timeout(timeout):

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 
 import aiomqtt
@@ -19,7 +18,7 @@ from receiver.service import Receiver
 from simulator.control import send_action
 from simulator.devices import SimAction, SimulatedSite
 from tests.broker import Mosquitto
-from tests.e2e.stack import Stack, receiver_config, running_stack, write_site_yaml
+from tests.e2e.stack import receiver_config, running_stack, wait_event, write_site_yaml
 
 pytestmark = pytest.mark.broker
 SITE = "demo-home"
@@ -118,7 +117,7 @@ async def test_agent_killed_while_pending_alarms_once_at_the_original_deadline(
                 agent.send_signal(signal.SIGKILL)
                 agent.wait(timeout=5)
                 agent = _start_agent(config)
-                event = await Stack.wait_event(_store_only(receiver), "BA", timeout=15)
+                event = await wait_event(receiver, "BA", timeout=15)
                 late = (event.received_at - pending.deadline).total_seconds()
                 assert 0 <= late <= 2.0, late  # at the original deadline, not a new one
                 await asyncio.sleep(1.5)
@@ -140,10 +139,3 @@ def _load(config: Path):  # type: ignore[no-untyped-def]
 
     return load_site(config)
 
-
-class _store_only:  # noqa: N801 - a Stack look-alike with just the receiver
-    def __init__(self, receiver: Receiver) -> None:
-        self.receiver = receiver
-
-
-assert datetime  # timestamps above are aware datetimes

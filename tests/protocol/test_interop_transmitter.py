@@ -9,19 +9,18 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from pysiaalarm.account import SIAAccount
 from pysiaalarm.aio.client import SIAClient
 from pysiaalarm.utils.enums import CommunicationsProtocol
 
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
-from config.site import AlarmCentre, ReceiverPathConfig
+from config.site import AlarmCentre
 
 KEY_TEXT = "AAAAAAAAAAAAAAAA"
 ACCOUNT = "12AB"
@@ -86,15 +85,11 @@ def _zone(event: Any, fmt: str) -> str:
 
 
 def _centre(fmt: str, peer: Peer, encrypted: bool) -> AlarmCentre:
-    path = ReceiverPathConfig(
-        name="primary",
-        url=f"{peer.transport}://127.0.0.1:{peer.port}",
-        key=SecretStr(f"ascii:{KEY_TEXT}") if encrypted else None,
-        ack_timeout=timedelta(seconds=2),
-        retries=1,
-    )
-    return AlarmCentre(account=ACCOUNT, format=fmt, receiver="1", prefix="0",  # type: ignore[arg-type]
-                       paths=[path])
+    """One path to the peer; the key configured as the site's file would say it: ``ascii:...``."""
+    path = {"name": "primary", "url": f"{peer.transport}://127.0.0.1:{peer.port}",
+            "key": f"ascii:{KEY_TEXT}" if encrypted else None, "ack_timeout": "2s", "retries": 1}
+    return AlarmCentre.model_validate(
+        {"account": ACCOUNT, "format": fmt, "receiver": "1", "prefix": "0", "paths": [path]})
 
 
 @pytest.mark.parametrize(("fmt", "transport", "encrypted"), CASES)

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
+from config.conflicts import Clash, receiver_clashes, site_clashes
+from config.profiles import effective
 from config.receiver import ReceiverConfig
 from config.site import Site
 
-__all__ = ["ConfigError", "ConfigProblem", "load_receiver", "load_site", "load_yaml_model"]
+__all__ = [
+    "ConfigError",
+    "ConfigProblem",
+    "load_raw_site",
+    "load_receiver",
+    "load_site",
+    "load_yaml_model",
+]
 
 M = TypeVar("M", bound=BaseModel)
+
+# cross-field rules per schema, run on the YAML tree next to pydantic (config/conflicts.py)
+RULES: dict[type[BaseModel], Callable[[Any], list[Clash]]] = {
+    Site: site_clashes,
+    ReceiverConfig: receiver_clashes,
+}
 
 
 @dataclass(frozen=True)
@@ -60,43 +79,126 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _message(err: Any) -> str:
+_GPIO = "BCM GPIO numbers run from 0 to 27 (the GPIOnn name, not the header pin)"
+HINTS: dict[str, str] = {  # by the last part of the field name
+    "pin": _GPIO,
+    "tamper_pin": _GPIO,
+    "led_pin": _GPIO,
+    "zone": "zones are numbered 1 to 999",
+    "id": "use lower-case letters, digits, - and _, starting with a letter or digit (e.g. door-front)",
+    "site": "the site id: lower-case letters, digits, - and _ (e.g. demo-home)",
+    "account": "the alarm centre's account number: 3 to 16 hex digits, quoted (e.g. \"0471\")",
+    "receiver": "1 to 6 hex digits, quoted",
+    "prefix": "1 to 6 hex digits, quoted",
+    "number": "user numbers run from 1 to 999",
+    "keepalive": "seconds, 5 to 600",
+}
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The schema class that owns the mapping at ``loc`` (for spelling suggestions)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            if isinstance(part, int):
+                continue
+            return None
+        field = current.model_fields.get(part)
+        if field is None:
+            return None
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _message(err: Any, model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return "unknown field; check the spelling (see config/examples)"
-    if err["type"] == "missing":
-        return "required field is missing; add it"
-    if err["type"] == "enum" or err["type"] == "literal_error":
-        return msg.replace("Input should be", "must be")
-    return msg
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(last), list(owner.model_fields), n=1) if owner else []
+        hint = f"did you mean {close[0]!r}?" if close else "check the spelling (see config/examples)"
+        return f"unknown field; {hint}"
+    if kind == "missing":
+        return "required field is missing; add it (see config/examples)"
+    if kind in ("enum", "literal_error"):
+        return f"{err.get('input')!r} is not allowed; use {ctx.get('expected', msg)}"
+    if kind in ("too_short", "too_long") and isinstance(err.get("input"), list):
+        return msg.replace("List should", "the list must")
+    hint = HINTS.get(str(last))
+    return f"{msg}; {hint}" if hint and kind not in ("value_error", "assertion_error") else msg
 
 
-def load_yaml_model(path: Path, model: type[M], text: str | None = None) -> M:
-    name = str(path)
+def _read(name: str, path: Path, text: str | None) -> CommentedMap:
     try:
         source = text if text is not None else path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(name, 0, "(file)", f"cannot read: {exc.strerror}")]) from None
     try:
         data = YAML(typ="rt").load(source)
+    except DuplicateKeyError as exc:
+        mark, first = exc.problem_mark, exc.context_mark
+        key = re.search(r'duplicate key "([^"]*)"', str(exc.problem))
+        raise ConfigError([ConfigProblem(
+            name, mark.line + 1 if mark else 0, key.group(1) if key else "(syntax)",
+            f"written twice (first at line {first.line + 1 if first else '?'}); keep one",
+        )]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 0
         raise ConfigError([ConfigProblem(name, line, "(syntax)", str(exc.problem))]) from None
     if not isinstance(data, CommentedMap):
         raise ConfigError([ConfigProblem(name, 1, "(top level)", "expected a mapping of fields")])
+    return data
+
+
+def _clash_problems(name: str, data: CommentedMap, clashes: list[Clash]) -> list[ConfigProblem]:
+    out = []
+    for c in clashes:
+        where = f"line {_locate(data, c.first)} ({_field(c.first)})" if c.first else ""
+        text = f"{c.what} is also used at {where}; {c.fix}" if where else f"{c.what}; {c.fix}"
+        out.append(ConfigProblem(name, _locate(data, c.loc), _field(c.loc), text))
+    return out
+
+
+def load_yaml_model(path: Path, model: type[M], text: str | None = None) -> M:
+    """Validate a YAML file; on any problem raise ConfigError listing all of them, sorted by line."""
+    name = str(path)
+    data = _read(name, path, text)
+    rules = RULES.get(model)
+    problems = _clash_problems(name, data, rules(data)) if rules else []
     try:
-        return model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-"))
-            # enum/literal unions add the variant tag to loc; keep only keys that exist in YAML
-            problems.append(ConfigProblem(name, _locate(data, loc), _field(loc), _message(err)))
-        raise ConfigError(problems) from None
+            if not loc and problems:
+                continue  # a model validator's uniqueness check, already reported with its lines
+            problems.append(ConfigProblem(name, _locate(data, loc), _field(loc), _message(err, model, loc)))
+    else:
+        if not problems:
+            return result
+    raise ConfigError(sorted(problems, key=lambda p: (p.line, p.field)))
 
 
 def load_site(path: Path) -> Site:
+    """The site with its security profile applied (explicit settings win)."""
+    return effective(load_yaml_model(path, Site))
+
+
+def load_raw_site(path: Path) -> Site:
+    """The site exactly as written, without profile defaults."""
     return load_yaml_model(path, Site)
 
 

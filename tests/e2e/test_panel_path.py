@@ -130,8 +130,9 @@ async def test_agent_killed_while_pending_alarms_once_at_the_original_deadline(
 
 def _start_agent(config: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (config.parent / "agent.log").open("ab")
     return subprocess.Popen([sys.executable, "-m", "wachter.cli", "agent", "--config", str(config)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=(config.parent / "agent.log").open("ab"))
+                            env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def _load(config: Path):  # type: ignore[no-untyped-def]

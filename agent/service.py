@@ -21,6 +21,7 @@ import aiomqtt
 from agent import panel
 from agent.discovery import discovery_messages
 from agent.eventlog import EventLog
+from agent.evidence import EvidenceRelay
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
 from agent.watchdog import watchdog_loop
@@ -57,6 +58,7 @@ class Agent:
         self._deadline_changed = asyncio.Event()
         self.connected = asyncio.Event()
         self.eventlog: EventLog | None = None
+        self.evidence = EvidenceRelay(site, clock)
 
     def _fault(self, name: str, active: bool) -> None:
         (self.faults.add if active else self.faults.discard)(name)
@@ -75,6 +77,7 @@ class Agent:
                     tg.create_task(self._mqtt_loop(), name="mqtt")
                     tg.create_task(self._timer_loop(), name="panel-timers")
                     tg.create_task(watchdog_loop(), name="watchdog")
+                    tg.create_task(self.evidence.run(), name="evidence")
                     tg.create_task(self._until(stop), name="stop")
             except* _Stop:
                 log.info("agent stopped")
@@ -206,7 +209,8 @@ class Agent:
 
     async def _commit(self, actions: list[panel.Action], now: datetime, *,
                       seen: tuple[str, str] | None = None, cause: str | None = None) -> None:
-        reports = [_pending(a) for a in actions if isinstance(a, panel.Report)]
+        evidence = self.evidence.current_url()
+        reports = [_pending(a, evidence) for a in actions if isinstance(a, panel.Report)]
         try:
             await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
@@ -291,10 +295,12 @@ def _availability(payload: bytes) -> bool:
     return text == mqtt.Availability.ONLINE
 
 
-def _pending(report: panel.Report) -> PendingReport:
+def _pending(report: panel.Report, evidence: str | None = None) -> PendingReport:
+    """The outbox row; ``evidence`` is the newest snapshot URL, sent as DC-09 ``V`` data."""
     return PendingReport(
         kind=str(report.kind), number=report.number, restore=report.restore, user=report.user,
         device=report.device, text=report.text, urgent=report.urgent,
+        extended=(("V", evidence),) if evidence else (),
     )
 
 

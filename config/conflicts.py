@@ -7,7 +7,7 @@ the wrong type, and name every occurrence, so one run of ``wachter check`` repor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ def _scalar(value: Any) -> str | None:
 
 
 def _twice(
-    entries: list[tuple[Loc, Any]], what: Callable[[str], str], fix: str, *, fold: bool = False
+    entries: Sequence[tuple[Loc, Any]], what: Callable[[str], str], fix: str, *, fold: bool = False
 ) -> list[Clash]:
     first: dict[str, Loc] = {}
     out: list[Clash] = []

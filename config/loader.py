@@ -80,32 +80,43 @@ def _field(loc: tuple[int | str, ...]) -> str:
 
 
 _GPIO = "BCM GPIO numbers run from 0 to 27 (the GPIOnn name, not the header pin)"
-HINTS: dict[str, str] = {  # by the last part of the field name
-    "pin": _GPIO,
-    "tamper_pin": _GPIO,
-    "led_pin": _GPIO,
-    "zone": "zones are numbered 1 to 999",
-    "id": "use lower-case letters, digits, - and _, starting with a letter or digit (e.g. door-front)",
-    "site": "the site id: lower-case letters, digits, - and _ (e.g. demo-home)",
-    "account": "the alarm centre's account number: 3 to 16 hex digits, quoted (e.g. \"0471\")",
-    "receiver": "1 to 6 hex digits, quoted",
-    "prefix": "1 to 6 hex digits, quoted",
-    "number": "user numbers run from 1 to 999",
-    "keepalive": "seconds, 5 to 600",
+_SLUG = "lower-case letters, digits, - and _, starting with a letter or digit"
+# Fix hints by the end of the field name, list indexes written as []
+HINTS: dict[str, str] = {
+    ".pin": _GPIO,
+    ".tamper_pin": _GPIO,
+    ".led_pin": _GPIO,
+    "devices[].zone": "zones are numbered 1 to 999",
+    "devices[].id": f"use {_SLUG} (e.g. door-front)",
+    "accounts[].site": f"the site id: {_SLUG} (e.g. demo-home)",
+    ".account": 'the alarm centre account: 3 to 16 hex digits in quotes (e.g. "0471")',
+    "alarm_centre.receiver": "1 to 6 hex digits in quotes",
+    "alarm_centre.prefix": "1 to 6 hex digits in quotes",
+    "users[].number": "user numbers run from 1 to 999",
+    ".key": "`wachter keys dc09` prints a fresh AES-128 key; paste it on both sides",
+    "paths[].url": "the receiver's DC-09 address as the alarm centre gave it, e.g. tcp://arc.example.nl:9000",
+    "listen[]": "where the receiver listens, e.g. tcp://0.0.0.0:9000",
+    "mqtt.keepalive": "seconds, 5 to 600",
 }
+
+
+def _hint(loc: tuple[int | str, ...]) -> str | None:
+    shape = _field(tuple("[]" if isinstance(p, int) else p for p in loc)).replace(".[]", "[]")
+    return next((h for key, h in HINTS.items() if shape.endswith(key)), None)
 
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The schema class that owns the mapping at ``loc`` (for spelling suggestions)."""
     current: Any = model
+    keyed = False  # the previous field was a dict: this part is a key, not a field name
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            if isinstance(part, int):
-                continue
-            return None
-        field = current.model_fields.get(part)
+        if isinstance(part, int) or keyed:
+            keyed = False
+            continue
+        field = current.model_fields.get(part) if current is not None else None
         if field is None:
             return None
+        keyed = "dict" in str(field.annotation)
         current = _inner_model(field.annotation)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
@@ -128,32 +139,27 @@ def _message(err: Any, model: type[BaseModel], loc: tuple[int | str, ...]) -> st
     if kind == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         close = difflib.get_close_matches(str(last), list(owner.model_fields), n=1) if owner else []
-        hint = f"did you mean {close[0]!r}?" if close else "check the spelling (see config/examples)"
-        return f"unknown field; {hint}"
+        spelling = f"did you mean {close[0]!r}?" if close else "check the spelling (see config/examples)"
+        return f"unknown field; {spelling}"
     if kind == "missing":
         return "required field is missing; add it (see config/examples)"
     if kind in ("enum", "literal_error"):
         return f"{err.get('input')!r} is not allowed; use {ctx.get('expected', msg)}"
     if kind in ("too_short", "too_long") and isinstance(err.get("input"), list):
         return msg.replace("List should", "the list must")
-    hint = HINTS.get(str(last))
-    return f"{msg}; {hint}" if hint and kind not in ("value_error", "assertion_error") else msg
+    hint = _hint(loc)
+    return f"{msg}; {hint}" if hint else msg
 
 
 def _read(name: str, path: Path, text: str | None) -> CommentedMap:
     try:
-        source = text if text is not None else path.read_text(encoding="utf-8")
+        source: str = text if text is not None else path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(name, 0, "(file)", f"cannot read: {exc.strerror}")]) from None
     try:
         data = YAML(typ="rt").load(source)
     except DuplicateKeyError as exc:
-        mark, first = exc.problem_mark, exc.context_mark
-        key = re.search(r'duplicate key "([^"]*)"', str(exc.problem))
-        raise ConfigError([ConfigProblem(
-            name, mark.line + 1 if mark else 0, key.group(1) if key else "(syntax)",
-            f"written twice (first at line {first.line + 1 if first else '?'}); keep one",
-        )]) from None
+        raise ConfigError([_duplicate_key(name, source, exc)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 0
@@ -161,6 +167,24 @@ def _read(name: str, path: Path, text: str | None) -> CommentedMap:
     if not isinstance(data, CommentedMap):
         raise ConfigError([ConfigProblem(name, 1, "(top level)", "expected a mapping of fields")])
     return data
+
+
+def _duplicate_key(name: str, source: str, exc: DuplicateKeyError) -> ConfigProblem:
+    """ruamel marks the second key and the start of the mapping; find the first key ourselves."""
+    found = re.search(r'duplicate key "([^"]*)"', str(exc.problem))
+    key = found.group(1) if found else "(syntax)"
+    mark, start = exc.problem_mark, exc.context_mark
+    if mark is None:
+        return ConfigProblem(name, 0, key, "written twice; keep one")
+    lines = source.splitlines()[start.line if start else 0 : mark.line]
+    pattern = re.compile(rf"^(\s*-)?\s*{re.escape(key)}\s*:")
+    first = next(
+        (i for i, text in enumerate(lines)
+         if pattern.match(text) and len(text) - len(text.lstrip(" -")) == mark.column),
+        None,
+    )
+    where = f" (first at line {first + (start.line if start else 0) + 1})" if first is not None else ""
+    return ConfigProblem(name, mark.line + 1, key, f"written twice{where}; keep one")
 
 
 def _clash_problems(name: str, data: CommentedMap, clashes: list[Clash]) -> list[ConfigProblem]:

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from config.pins import is_pin_hash
 from config.types import Duration, Endpoint, KeySpec
@@ -172,8 +180,9 @@ class AlarmCentre(_Model):
     receiver: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{1,6}$")] | None = None
     prefix: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{1,6}$")] = "0"
     paths: Annotated[list[ReceiverPathConfig], Field(min_length=1, max_length=2)]
-    evidence_url: str | None = None
-    evidence_token: str | None = None
+    # where snapshots go (the receiver's HTTPS base URL) and the site's upload token
+    evidence_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+")] | None = None
+    evidence_token: SecretStr | None = None
     # Reports sent besides alarms, tamper and faults (which always go); default from the profile.
     also_send: list[Literal["open_close", "bypass", "doorbell"]] = ["open_close", "bypass"]
 

@@ -47,8 +47,9 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = (self.workdir / "mosquitto.log").open("ab")
-        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log)
+        with (self.workdir / "mosquitto.log").open("ab") as log:  # the child keeps its own handle
+            command = [mosquitto_binary(), "-c", str(self.conf)]
+            self.proc = subprocess.Popen(command, stdout=log, stderr=log)  # noqa: S603 - our own config
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

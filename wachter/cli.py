@@ -89,22 +89,6 @@ def cmd_hash_pin(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 2
-    loader = load_receiver if "listen:" in text and "devices:" not in text else load_site
-    try:
-        loader(path)
-    except ConfigError as exc:
-        return _config_problem(exc)
-    print(f"{path}: ok")
-    return 0
-
-
 def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     """The whole command tree; ``wanted`` (the first argument) lets heavy parts load lazily."""
     parser = argparse.ArgumentParser(prog="wachter", description=__doc__)
@@ -130,9 +114,6 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
 
     hp = sub.add_parser("hash-pin", help="hash a user PIN for the site config (reads stdin)")
     hp.set_defaults(func=cmd_hash_pin)
-    check = sub.add_parser("check", help="validate a site or receiver config")
-    check.add_argument("file")
-    check.set_defaults(func=cmd_check)
 
     _optional_parsers(sub, wanted)
     return parser
@@ -143,10 +124,12 @@ def _optional_parsers(
 ) -> None:
     """Tools that live in their own modules register themselves here."""
     from agent import log_cli
+    from config import check
     from drivers import gpio
     from simulator import cli as sim_cli
     from wachter import dc09_cli
 
+    check.add_parser(sub)
     dc09_cli.add_parser(sub)
     sim_cli.add_parser(sub)
     log_cli.add_parser(sub)

@@ -12,6 +12,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from agent.service import Agent
 from config.loader import load_receiver, load_site
 from config.receiver import ReceiverConfig
@@ -68,6 +70,7 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
         site, receiver_config = demo_configs(state_dir, ports, broker_url)
         async with Receiver(receiver_config) as receiver:
             credentials = await demo_credentials(receiver, state_dir)
+            site = await with_evidence_upload(site, receiver)
             agent = Agent(site)
             simulator = SimulatedSite(site, broker_url)
             _banner(site, receiver, broker_url, state_dir, credentials)
@@ -79,6 +82,16 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
                     sim.cancel()
             finally:
                 log.info("demo stopped")
+
+
+async def with_evidence_upload(site: Site, receiver: Receiver) -> Site:
+    """Give the agent a site token so its snapshots reach the alarm centre as evidence."""
+    token = await receiver.accounts.add_token(f"agent-{site.id}", Role.SITE, site=site.id)
+    centre = site.alarm_centre.model_copy(update={
+        "evidence_url": f"http://127.0.0.1:{receiver.http_port}",
+        "evidence_token": SecretStr(token),
+    })
+    return site.model_copy(update={"alarm_centre": centre})
 
 
 async def demo_credentials(receiver: Receiver, state_dir: Path) -> Path:

@@ -16,6 +16,7 @@ from receiver.service import Receiver
 from receiver.store import StoredEvent
 from simulator.control import send_action
 from simulator.devices import SimAction, SimulatedSite
+from wachter.demo import with_evidence_upload
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 
@@ -76,6 +77,7 @@ class Stack:
 async def running_stack(tmp: Path, broker_url: str, site: Site | None = None) -> AsyncIterator[Stack]:
     async with Receiver(receiver_config(tmp)) as receiver:
         site = site or site_config(tmp, broker_url, receiver.port("tcp"), receiver.port("udp"))
+        site = await with_evidence_upload(site, receiver)
         agent = Agent(site)
         simulator = SimulatedSite(site, broker_url)
         stop = asyncio.Event()

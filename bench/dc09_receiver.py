@@ -1,0 +1,289 @@
+"""DC-09 receiver throughput: N closed-loop TCP senders against Wachter's receiver and pysiaalarm.
+
+Each sender keeps one connection and sends one encrypted SIA-DCS frame (ascii key), waits for
+its ACK, then sends the next. Wachter ACKs only after the event is committed to its SQLite
+store (WAL, synchronous=FULL). Each receiver runs in its own process (Wachter as
+`wachter receiver` with flags); the load generator runs in this one, with frames encoded
+beforehand. Target (issue 3): Wachter >= 3x pysiaalarm and p99 round trip < 10 ms, 8 senders.
+
+    python bench/dc09_receiver.py [--senders 8] [--seconds 10] [--warmup 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from protocol.dc09 import Dc09Key, Message, encode  # noqa: E402
+
+KEY_TEXT = "AAAAAAAAAAAAAAAA"
+CODE = "RP"  # automatic test: the bulk of an ARC's traffic; see --code
+
+
+def _accounts(senders: int) -> list[str]:
+    return [f"{0xB000 + i:04X}" for i in range(senders)]
+
+
+def _encode_chunk(account: str, start: int, count: int, code: str) -> list[bytes]:
+    """Frames ``start..start+count`` of one account: distinct (sequence, zone), fresh timestamp."""
+    key = Dc09Key.from_ascii(KEY_TEXT)
+    now = datetime.now(UTC)
+    frames = []
+    for i in range(start, start + count):
+        zone = i // 9999 + 1
+        msg = Message("SIA-DCS", i % 9999 + 1, account, receiver="1", prefix="0",
+                      data=f"#{account}|Nri1/{code}{zone:03d}", timestamp=now, encrypted=True)
+        frames.append(encode(msg, key))
+    return frames
+
+
+def _encode_all(accounts: list[str], per_sender: int, code: str, pool: ProcessPoolExecutor) -> list[list[bytes]]:
+    chunk = 4000
+    jobs = [[pool.submit(_encode_chunk, a, s, min(chunk, per_sender - s), code)
+             for s in range(0, per_sender, chunk)] for a in accounts]
+    return [[f for job in sender for f in job.result()] for sender in jobs]
+
+
+@dataclass
+class Tally:
+    """ACKs and round trips of one run; only ACKs inside the measured window count."""
+
+    start: float
+    stop: float
+    acked: int = 0
+    acked_total: int = 0  # warm-up included: every one of these must be in the store
+    refused: int = 0  # NAK, DUH or a reply for another sequence
+    wrapped: int = 0  # senders that ran out of pre-encoded frames and resent old ones
+    rtt: list[float] = field(default_factory=list)
+
+
+class Sender(asyncio.Protocol):
+    """One panel on one kept connection: a frame out, wait for its ACK, the next frame out."""
+
+    def __init__(self, frames: list[bytes], tally: Tally, done: asyncio.Future[None]) -> None:
+        self.frames, self.tally, self.done = frames, tally, done
+        # what the reply must carry: ACK and our sequence, in clear in the header (encrypted or not)
+        self.expect = [b'ACK"' + f[f.index(b'"', 10) + 1:][:4] for f in frames]
+        self.index, self.buf, self.sent_at = 0, b"", 0.0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self._send()
+
+    def _send(self) -> None:
+        i = self.index % len(self.frames)
+        if i == 0 and self.index:
+            self.tally.wrapped += 1
+        self.sent_at = time.perf_counter()
+        assert self.transport is not None
+        self.transport.write(self.frames[i])
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r")
+        if end < 0:
+            return
+        reply, self.buf = self.buf[:end], self.buf[end + 1:]
+        now = time.perf_counter()
+        tally = self.tally
+        if self.expect[self.index % len(self.frames)] in reply[:24]:
+            tally.acked_total += 1
+            if tally.start <= now <= tally.stop:
+                tally.acked += 1
+                tally.rtt.append(now - self.sent_at)
+        else:
+            tally.refused += 1
+        self.index += 1
+        if now >= tally.stop:
+            assert self.transport is not None
+            self.transport.close()
+        else:
+            self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def _load(port: int, frames: list[list[bytes]], warmup: float, seconds: float) -> Tally:
+    loop = asyncio.get_running_loop()
+    now = time.perf_counter()
+    tally = Tally(start=now + warmup, stop=now + warmup + seconds)
+    dones = [loop.create_future() for _ in frames]
+    transports = []
+    for mine, done in zip(frames, dones, strict=True):
+        transport, _ = await loop.create_connection(lambda m=mine, d=done: Sender(m, tally, d),  # type: ignore[misc]
+                                                    "127.0.0.1", port)
+        transports.append(transport)
+    try:
+        await asyncio.wait_for(asyncio.gather(*dones), warmup + seconds + 15)
+    finally:
+        for transport in transports:
+            transport.close()
+    return tally
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_listening(port: int, alive: Any, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not alive():
+            raise SystemExit(f"{what} exited during start-up")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{what} did not start listening on port {port}")
+
+
+@contextlib.contextmanager
+def wachter_receiver(tmp: Path, accounts: list[str]) -> Iterator[tuple[int, Path]]:
+    """`wachter receiver` from flags, in its own process, with its store in ``tmp``."""
+    port, db = _free_port(), tmp / "receiver.db"
+    argv = [sys.executable, "-m", "wachter.cli", "receiver", "--listen", f"tcp://127.0.0.1:{port}",
+            "--store", f"sqlite://{db}", "--http-port", "0"]
+    for account in accounts:
+        argv += ["--account", f"{account}:ascii:{KEY_TEXT}"]
+    log = (tmp / "receiver.log").open("wb")
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        _wait_listening(port, lambda: proc.poll() is None, "wachter receiver")
+        yield port, db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _serve_pysiaalarm(port: int, accounts: list[str]) -> None:
+    """pysiaalarm's asyncio TCP receiver with a no-op callback (runs in a child process)."""
+    from pysiaalarm.account import SIAAccount
+    from pysiaalarm.aio.client import SIAClient
+    from pysiaalarm.utils.enums import CommunicationsProtocol
+
+    async def on_event(_event: object) -> None:
+        return None
+
+    async def serve() -> None:
+        sia = [SIAAccount(a, KEY_TEXT) for a in accounts]
+        client: Any = SIAClient("127.0.0.1", port, sia, on_event,  # type: ignore[abstract]
+                                protocol=CommunicationsProtocol.TCP)
+        await client.async_start()
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+@contextlib.contextmanager
+def pysiaalarm_receiver(accounts: list[str]) -> Iterator[int]:
+    port = _free_port()
+    proc = multiprocessing.get_context("spawn").Process(target=_serve_pysiaalarm, args=(port, accounts),
+                                                        daemon=True)
+    proc.start()
+    try:
+        _wait_listening(port, proc.is_alive, "pysiaalarm")
+        yield port
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _run(port: int, accounts: list[str], rate_cap: int, args: argparse.Namespace,
+         pool: ProcessPoolExecutor) -> Tally:
+    per_sender = int(rate_cap * (args.warmup + args.seconds) / len(accounts)) + 1
+    frames = _encode_all(accounts, per_sender, args.code, pool)  # timestamps: now
+    return asyncio.run(_load(port, frames, args.warmup, args.seconds))
+
+
+def _row(name: str, tally: Tally, seconds: float) -> str:
+    return (f"{name:<12} {tally.acked / seconds:>10,.0f} {tally.acked:>10,} {tally.refused:>8,}"
+            f" {_pct(tally.rtt, 0.50):>8.2f} {_pct(tally.rtt, 0.99):>8.2f} {_pct(tally.rtt, 0.999):>8.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--senders", type=int, default=8, help="concurrent TCP senders (default 8)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per receiver")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time before that")
+    parser.add_argument("--code", default=CODE, help="SIA event code sent (default RP)")
+    parser.add_argument("--max-rate", type=int, default=30_000,
+                        help="frames/s to pre-encode for Wachter (pysiaalarm gets a third)")
+    parser.add_argument("--only", choices=["wachter", "pysiaalarm"], help="measure one receiver")
+    parser.add_argument("--target", type=int, metavar="PORT",
+                        help="load a receiver already running on 127.0.0.1:PORT instead (profiling)")
+    args = parser.parse_args()
+    accounts = _accounts(args.senders)
+    results: dict[str, Tally] = {}
+    stored = 0
+    if args.target:
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            tally = _run(args.target, accounts, args.max_rate, args, pool)
+        print(_row(f"port {args.target}", tally, args.seconds))
+        return 0
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool, \
+            tempfile.TemporaryDirectory(prefix="wachter-bench-") as tmp:
+        if args.only != "pysiaalarm":
+            with wachter_receiver(Path(tmp), accounts) as (port, db):
+                results["wachter"] = _run(port, accounts, args.max_rate, args, pool)
+            with sqlite3.connect(db) as conn:
+                stored = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        if args.only != "wachter":
+            with pysiaalarm_receiver(accounts) as port:
+                results["pysiaalarm"] = _run(port, accounts, args.max_rate // 3, args, pool)
+    print(f"\nDC-09 receivers, {args.senders} closed-loop TCP senders, encrypted SIA-DCS ({args.code},"
+          f" ascii key), {args.seconds:g} s after {args.warmup:g} s warm-up, {multiprocessing.cpu_count()} CPUs\n")
+    print(f"{'receiver':<12} {'ACKed/s':>10} {'ACKed':>10} {'refused':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>8}")
+    for name, tally in results.items():
+        print(_row(name, tally, args.seconds))
+    for name, tally in results.items():
+        if tally.wrapped:
+            print(f"warning: {name} senders ran out of frames {tally.wrapped}x; raise --max-rate")
+    if "wachter" in results:
+        wachter = results["wachter"]
+        verdict = "ok" if stored >= wachter.acked_total else "MISSING EVENTS"
+        print(f"\nwachter store: {stored:,} events for {wachter.acked_total:,} ACKs ({verdict})")
+        print(f"wachter p99 round trip {_pct(wachter.rtt, 0.99):.2f} ms (target < 10 ms)")
+    if len(results) == 2 and results["pysiaalarm"].acked:
+        ratio = results["wachter"].acked / results["pysiaalarm"].acked
+        print(f"ratio wachter / pysiaalarm: {ratio:.2f}x (target >= 3x)")
+    if results and statistics.fmean(len(t.rtt) for t in results.values()) == 0:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""kill -9 of the agent at random moments during a burst: every event reaches the store once, in order.
+
+Ten devices toggle tamper/tamper-restore (each toggle is exactly one TA or TR report, whatever
+else the panel does) and the hall panic button is pressed now and then (one urgent PA each).
+The agent runs as a subprocess and is SIGKILLed 20 times while the events keep coming; its MQTT
+session is persistent, so what is published while it is dead waits in the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from protocol.mqtt import EventType
+from receiver.service import Receiver
+from tests.broker import Mosquitto
+from tests.faults.harness import (
+    Devices,
+    agent_process,
+    path_spec,
+    receiver_on,
+    stored,
+    wait_stored,
+    write_site,
+    zone_of,
+)
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
+
+KILLS = 20
+TOGGLES = 20  # per tamper device: 10 devices x 20 = 200 tamper events
+PANICS = 20
+TAMPER_DEVICES = {  # device -> zone (config/examples/site.yaml)
+    "panic-bedroom": 1, "door-front": 10, "door-back": 11, "window-living": 12,
+    "window-bedroom": 13, "window-study": 14, "smoke-hall": 20, "keypad-hall": 30,
+    "siren-hall": 50, "intercom-front": 40,
+}
+CODES = {"TA", "TR", "PA"}
+
+
+def burst(rng: random.Random) -> list[tuple[str, EventType]]:
+    """Tamper toggles in a random interleaving, with panic presses scattered through them."""
+    toggles = [d for d in TAMPER_DEVICES for _ in range(TOGGLES)]
+    rng.shuffle(toggles)
+    state = dict.fromkeys(TAMPER_DEVICES, False)
+    plan: list[tuple[str, EventType]] = []
+    for device in toggles:
+        state[device] = not state[device]
+        plan.append((device, EventType.TAMPER if state[device] else EventType.TAMPER_RESTORE))
+    for _ in range(PANICS):
+        plan.insert(rng.randrange(len(plan) + 1), ("panic-hall", EventType.PRESS))
+    return plan
+
+
+async def test_kill_9_during_a_burst_loses_nothing(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    seed = int(os.environ.get("FAULT_SEED", random.randrange(1 << 30)))
+    print(f"FAULT_SEED={seed}")
+    rng = random.Random(seed)
+    plan = burst(rng)
+    async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
+        paths = [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}"),
+                 path_spec("backup", f"udp://127.0.0.1:{receiver.port('udp')}")]
+        config = write_site(tmp_path, mosquitto.url, paths)
+        async with agent_process(tmp_path, config) as agent, \
+                aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="fault-devices") as client:
+            await agent.connected()
+            devices = Devices(client)
+
+            async def publish() -> None:
+                i = 0
+                while i < len(plan):  # clumps of 1-25 events, then a pause
+                    for device, kind in plan[i:i + rng.randint(1, 25)]:
+                        await devices.send(device, kind)
+                        i += 1
+                    await asyncio.sleep(rng.uniform(0, 0.8))
+
+            async def kill() -> None:
+                for _ in range(KILLS):
+                    await asyncio.sleep(rng.uniform(0.05, 0.7))
+                    agent.kill()
+                    agent.start()
+                    await agent.connected()
+
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(publish())
+                tg.create_task(kill())
+            await wait_stored([receiver], len(plan), timeout=60, codes=CODES)
+            await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
+        events = await stored([receiver], CODES)
+    assert agent.kills == KILLS
+
+    # exactly once: per device the stored reports are the published toggles, in order
+    for device, zone in TAMPER_DEVICES.items():
+        sent = ["TA" if k is EventType.TAMPER else "TR" for d, k in plan if d == device]
+        got = [e.code for e in events if e.code in ("TA", "TR") and zone_of(e) == zone]
+        assert got == sent, f"{device}: stored {got}, published {sent}"
+    assert sum(e.code == "PA" for e in events) == PANICS
+    assert len(events) == len(plan)
+    # in order per site: the non-urgent reports in publish order across all devices
+    zones = {z: d for d, z in TAMPER_DEVICES.items()}
+    sent_order = [(d, k) for d, k in plan if d != "panic-hall"]
+    got_order = [(zones[zone_of(e)], EventType.TAMPER if e.code == "TA" else EventType.TAMPER_RESTORE)
+                 for e in events if e.code != "PA"]
+    assert got_order == sent_order
+    # panic first: a panic is never stored behind a report that was published after it
+    before_panic = [sum(1 for d, _ in plan[:i] if d != "panic-hall")
+                    for i, (d, _) in enumerate(plan) if d == "panic-hall"]
+    stored_before = [sum(1 for e in events[:i] if e.code != "PA")
+                     for i, e in enumerate(events) if e.code == "PA"]
+    assert all(s <= p for s, p in zip(stored_before, before_panic, strict=True)), (stored_before, before_panic)
+    # one DC-09 sequence per report: nothing was stored twice under a new number
+    assert len({e.sequence for e in events}) == len(events)

@@ -1,24 +1,81 @@
-"""The console's own SQLite connection (alarms, users, audit) next to the event store's.
+"""The console's tables (alarms, users, audit, evidence) behind one small interface.
 
-A second connection gives the console real transactions: a take or a close commits whole,
-while the DC-09 handler keeps committing events on its own connection (WAL allows both).
+Queries are written once, with ``?`` placeholders and SQL that SQLite and PostgreSQL both
+understand; each back end runs them. SQLite (this module): a second connection next to the
+event store's gives the console real transactions, while the DC-09 handler keeps committing
+events on its own connection (WAL allows both). PostgreSQL: ``receiver/pg_db.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
-__all__ = ["Database"]
+__all__ = ["Database", "SqliteDatabase", "Tx"]
+
+Row = tuple[Any, ...]
 
 
-class Database:
-    """``async with Database(path)``; ``async with db.transaction() as tx`` for writes."""
+class Tx(Protocol):
+    """One open transaction: its statements see each other and commit together."""
+
+    async def execute(self, query: str, args: Iterable[Any] = ()) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        ...
+
+    async def one(self, query: str, args: Iterable[Any] = ()) -> Row | None: ...
+
+    async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]: ...
+
+
+class Database(ABC):
+    """``async with db``; ``async with db.transaction() as tx`` for writes (one writer at a
+    time, across every receiver process on the database); ``one``/``all`` for reads, which
+    inside a transaction of the same task see its uncommitted rows."""
+
+    @abstractmethod
+    async def __aenter__(self) -> Database: ...
+
+    @abstractmethod
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    @abstractmethod
+    async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    async def one(self, query: str, args: Iterable[Any] = ()) -> Row | None: ...
+
+
+class _SqliteTx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, query: str, args: Iterable[Any] = ()) -> int:
+        cursor = await self.conn.execute(query, tuple(args))
+        return cursor.rowcount
+
+    async def one(self, query: str, args: Iterable[Any] = ()) -> Row | None:
+        async with self.conn.execute(query, tuple(args)) as cur:
+            row = await cur.fetchone()
+        return tuple(row) if row is not None else None
+
+    async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]:
+        async with self.conn.execute(query, tuple(args)) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+
+class SqliteDatabase(Database):
+    """One connection in autocommit mode; ``BEGIN IMMEDIATE`` makes each transaction the writer."""
 
     def __init__(self, path: Path, schema: Iterable[str] = ()) -> None:
         self.path = path
@@ -26,7 +83,7 @@ class Database:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
-    async def __aenter__(self) -> Database:
+    async def __aenter__(self) -> SqliteDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, timeout=10, isolation_level=None)
         await self._db.execute("PRAGMA journal_mode=WAL")
@@ -48,22 +105,19 @@ class Database:
         return self._db
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Tx]:
         """One writer at a time; everything inside commits together or not at all."""
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                yield _SqliteTx(self.conn)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
             await self.conn.execute("COMMIT")
 
-    async def all(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self.conn.execute(query, tuple(args)) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+    async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]:
+        return await _SqliteTx(self.conn).all(query, args)
 
-    async def one(self, query: str, args: Iterable[Any] = ()) -> tuple[Any, ...] | None:
-        async with self.conn.execute(query, tuple(args)) as cur:
-            row = await cur.fetchone()
-        return tuple(row) if row is not None else None
+    async def one(self, query: str, args: Iterable[Any] = ()) -> Row | None:
+        return await _SqliteTx(self.conn).one(query, args)

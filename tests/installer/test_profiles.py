@@ -8,7 +8,7 @@ import pytest
 
 from config.loader import load_raw_site, load_site
 from config.profiles import PROFILES, effective
-from config.site import DeviceType, Evidence, ReceiverPathConfig
+from config.site import DeviceType, Evidence, ReceiverPathConfig, Site
 from tests.installer.conftest import SITE_TEXT, Writer, edit
 
 # the example without the settings a profile governs, so the profile shows through
@@ -20,7 +20,7 @@ BARE = edit(
 )
 
 
-def with_profile(write: Writer, profile: str, text: str = BARE) -> tuple[object, object]:
+def with_profile(write: Writer, profile: str, text: str = BARE) -> tuple[Site, Site]:
     path = write(text.replace("profile: verhoogd", f"profile: {profile}"))
     return load_raw_site(path), load_site(path)
 
@@ -29,44 +29,45 @@ def with_profile(write: Writer, profile: str, text: str = BARE) -> tuple[object,
 def test_profile_fills_every_unset_field(write: Writer, name: str) -> None:
     _, site = with_profile(write, name)
     p = PROFILES[name]
-    assert site.profile == name  # type: ignore[attr-defined]
-    primary, backup = site.alarm_centre.paths  # type: ignore[attr-defined]
+    assert site.profile == name
+    primary, backup = site.alarm_centre.paths
     assert (primary.poll_interval, backup.poll_interval) == (p.poll_primary, p.poll_backup)
-    assert site.panel.confirmation_window == p.confirmation_window  # type: ignore[attr-defined]
-    assert site.evidence == p.evidence  # type: ignore[attr-defined]
-    assert site.alarm_centre.also_send == p.also_send  # type: ignore[attr-defined]
-    for device in site.devices:  # type: ignore[attr-defined]
+    assert site.panel.confirmation_window == p.confirmation_window
+    assert site.evidence == p.evidence
+    assert site.alarm_centre.also_send == p.also_send
+    for device in site.devices:
         assert device.supervision == p.supervision[device.type]
 
 
 def test_explicit_settings_override_the_profile(write: Writer) -> None:
     text = edit(
         BARE,
-        ("      retries: 2\n    - name: backup", "      retries: 2\n      poll_interval: 45s\n    - name: backup"),
+        ("      retries: 2\n    - name: backup",
+         "      retries: 2\n      poll_interval: 45s\n    - name: backup"),
         ("  abort_window: 2m\n", "  abort_window: 2m\n  confirmation_window: 10m\n"),
         ("    zone: 20\n", "    zone: 20\n    supervision: 7m\n"),
-        ("devices:\n", "evidence:\n  frames: 2\nalarm_centre_extra: null\ndevices:\n"),
-    ).replace("alarm_centre_extra: null\n", "")
+        ("devices:\n", "evidence:\n  frames: 2\ndevices:\n"),
+    )
     raw, site = with_profile(write, "hoog", text)
-    assert site.alarm_centre.paths[0].poll_interval == timedelta(seconds=45)  # type: ignore[attr-defined]
-    assert site.alarm_centre.paths[1].poll_interval == PROFILES["hoog"].poll_backup  # type: ignore[attr-defined]
-    assert site.panel.confirmation_window == timedelta(minutes=10)  # type: ignore[attr-defined]
-    smoke = site.device("smoke-hall")  # type: ignore[attr-defined]
+    assert site.alarm_centre.paths[0].poll_interval == timedelta(seconds=45)
+    assert site.alarm_centre.paths[1].poll_interval == PROFILES["hoog"].poll_backup
+    assert site.panel.confirmation_window == timedelta(minutes=10)
+    smoke, door = site.device("smoke-hall"), site.device("door-front")
+    assert smoke is not None and door is not None
     assert smoke.supervision == timedelta(minutes=7)
-    assert site.device("door-front").supervision == timedelta(minutes=2)  # type: ignore[attr-defined]
+    assert door.supervision == timedelta(minutes=2)
     # a partly written section keeps what it says and takes the rest from the profile
-    assert site.evidence.frames == 2  # type: ignore[attr-defined]
-    assert site.evidence.snapshot_on == PROFILES["hoog"].evidence.snapshot_on  # type: ignore[attr-defined]
-    assert raw.alarm_centre.paths[1].poll_interval == ReceiverPathConfig.model_fields[  # type: ignore[attr-defined]
-        "poll_interval"
-    ].default
+    assert site.evidence.frames == 2
+    assert site.evidence.snapshot_on == PROFILES["hoog"].evidence.snapshot_on
+    default = ReceiverPathConfig.model_fields["poll_interval"].default
+    assert raw.alarm_centre.paths[1].poll_interval == default
 
 
 def test_effective_is_idempotent_and_the_raw_site_is_untouched(write: Writer) -> None:
     raw, site = with_profile(write, "basis")
-    assert effective(site) == site  # type: ignore[arg-type]
-    assert raw.devices[0].supervision is None  # type: ignore[attr-defined]
-    assert "supervision" not in raw.devices[0].model_fields_set  # type: ignore[attr-defined]
+    assert effective(site) == site
+    assert raw.devices[0].supervision is None
+    assert "supervision" not in raw.devices[0].model_fields_set
 
 
 def test_profiles_tighten_with_the_risk() -> None:

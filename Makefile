@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh Debian / Raspberry Pi OS machine:
 #   make demo   -- virtual environment, install, run the whole system on embedded defaults
-#   make test   -- install what the tests need (mosquitto from the OS too), lint, types, tests
+#   make test   -- install what the tests need (mosquitto, postgresql, chromium from the OS too),
+#                  lint, types, tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,6 +21,11 @@ os-packages:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto; \
 	  $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql from the OS packages (receiver store tests on PostgreSQL)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; \
+	  $$SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true; }
 	@[ -x /usr/bin/chromium ] || { \
 	  echo "installing chromium from the OS packages (browser tests)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

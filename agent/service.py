@@ -24,8 +24,10 @@ from agent.eventlog import EventLog
 from agent.evidence import EvidenceRelay
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
+from agent.walktest import WalkTest, outcome
 from agent.watchdog import watchdog_loop
-from config.site import DeviceType, Site
+from config.pins import verify_pin
+from config.site import DeviceType, Site, User
 from protocol import mqtt
 
 __all__ = ["Agent"]
@@ -59,6 +61,7 @@ class Agent:
         self.connected = asyncio.Event()
         self.eventlog: EventLog | None = None
         self.evidence = EvidenceRelay(site, clock)
+        self.walktest: WalkTest | None = None
 
     def _fault(self, name: str, active: bool) -> None:
         (self.faults.add if active else self.faults.discard)(name)
@@ -71,6 +74,9 @@ class Agent:
             stored = await self.outbox.get_meta("panel_state")
             if stored:
                 self.state = panel.PanelState.from_json(stored)
+            walk = await self.outbox.get_meta("walktest")
+            self.walktest = WalkTest.model_validate_json(walk) if walk else None
+            await self._note_profile()
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self.transmitter.run(), name="transmitter")
@@ -157,7 +163,12 @@ class Agent:
         if ref.device is None:
             if ref.channel is mqtt.Channel.SET:
                 cmd = mqtt.decode(mqtt.PanelCommand, payload)
-                await self.apply(panel.Command.from_contract(cmd))
+                if cmd.action in ("WALK_TEST_START", "WALK_TEST_END"):
+                    await self._walk_test_command(cmd)
+                elif self.walktest is not None:
+                    await self._notice("command_refused", {"reason": "walk test running"})
+                else:
+                    await self.apply(panel.Command.from_contract(cmd))
             return
         if self.site.device(ref.device) is None:
             raise mqtt.ContractError(f"unknown device {ref.device!r}")
@@ -175,6 +186,8 @@ class Agent:
     async def _device_event(self, event: mqtt.DeviceEvent) -> None:
         if await self.outbox.was_seen(event.device, event.id):
             self.counters["duplicate_event"] += 1
+        elif self.walktest is not None:
+            await self._walk_test_point(event)
         else:
             await self.apply(
                 panel.DeviceInput(event.device, event.type, event.score, event.held_ms),
@@ -184,6 +197,74 @@ class Agent:
             mqtt.device_topic(self.site.id, event.device, mqtt.Channel.CONFIRM),
             mqtt.EventConfirmation(ids=[event.id]).model_dump_json(),
         )
+
+    async def _note_profile(self) -> None:
+        """A changed security profile is an audited event for the alarm centre and the log."""
+        before = await self.outbox.get_meta("profile")
+        if before == self.site.profile:
+            return
+        reports = []
+        if before is not None:
+            text = f"security profile {before} -> {self.site.profile}"
+            reports.append(PendingReport(kind="profile_changed", number=0, text=text))
+            log.warning("%s", text)
+            if self.eventlog is not None:
+                await self.eventlog.append(self.clock(), [("config", text)])
+        await self.outbox.commit_step(reports)
+        await self.outbox.set_meta("profile", self.site.profile)
+
+    # -- walk test (commissioning) ------------------------------------------------------
+    async def _walk_test_command(self, cmd: mqtt.PanelCommand) -> None:
+        user = _installer(self.site, cmd.code)
+        if user is None:
+            await self._notice("command_refused", {"reason": "walk test needs an admin code"})
+            return
+        async with self._lock:
+            now = self.clock()
+            if cmd.action == "WALK_TEST_START":
+                if self.state.mode != "disarmed" or self.walktest is not None:
+                    refused: dict[str, object] = {
+                        "reason": "disarm first" if self.walktest is None else "already running"}
+                    notice: tuple[str, dict[str, object]] = ("command_refused", refused)
+                else:
+                    self.walktest, report = WalkTest.begin(self.site, user.number, user.name, now)
+                    await self._commit_walk([report], now, f"walk test started by {user.name}")
+                    notice = ("walk_test_started", {"devices": [d.id for d in self.site.devices]})
+            elif self.walktest is None:
+                notice = ("command_refused", {"reason": "no walk test running"})
+            else:
+                test, self.walktest = self.walktest, None
+                await self._commit_walk([test.finish()], now, f"walk test ended by {user.name}")
+                links = await self.transmitter.link_test()
+                notice = ("walk_test_ended", outcome(self.site, test, links))
+        await self._notice(*notice)
+        if notice[0] == "walk_test_ended":
+            await self._resume_after_settle()  # the panel catches up on what changed meanwhile
+
+    async def _walk_test_point(self, event: mqtt.DeviceEvent) -> None:
+        device = self.site.device(event.device)
+        async with self._lock:
+            if self.walktest is None or device is None:
+                return
+            now = self.clock()
+            reports = self.walktest.record(device, event.type, now)
+            await self._commit_walk(reports, now, f"walk test {event.device}: {event.type}",
+                                    seen=(event.device, event.id))
+        await self._notice("point_tested", {"device": device.id, "event": event.type.value,
+                                            "tested": self.walktest.tested() if self.walktest else 0})
+
+    async def _commit_walk(self, reports: list[PendingReport], now: datetime, cause: str,
+                           seen: tuple[str, str] | None = None) -> None:
+        await self.outbox.commit_step(reports, seen=seen)
+        walk = self.walktest.model_dump_json() if self.walktest else ""
+        await self.outbox.set_meta("walktest", walk)
+        self.transmitter.wakeup.set()
+        if self.eventlog is not None:
+            await self.eventlog.append(now, [("walktest", cause)])
+
+    async def _notice(self, event: str, detail: dict[str, object]) -> None:
+        notice = mqtt.PanelEvent.model_validate({"event": event, "detail": detail})
+        await self._publish(mqtt.panel_topic(self.site.id, mqtt.Channel.EVENT), notice.model_dump_json())
 
     # -- the core -----------------------------------------------------------------------
     async def apply(self, event: panel.Input, *, seen: tuple[str, str] | None = None) -> None:
@@ -325,3 +406,11 @@ def _log_entries(cause: str | None, actions: list[panel.Action]) -> list[tuple[s
         elif isinstance(action, panel.LogEntry):
             entries.append(("panel", action.text))
     return entries
+
+
+def _installer(site: Site, code: str | None) -> User | None:
+    """The user whose (non-duress) PIN this is, if they may commission (admin permission)."""
+    if not code:
+        return None
+    return next((u for u in site.panel.users
+                 if "admin" in u.permissions and verify_pin(code, u.pin_hash)), None)

@@ -77,6 +77,15 @@ def _wired_and_zigbee(data: Any) -> list[Clash]:
     ]
 
 
+def _zigbee_hold(data: Any) -> list[Clash]:
+    return [
+        Clash(("devices", i, "hold_ms"), "hold_ms on a Zigbee button",
+              "set hold_ms: 0; a Zigbee SOS button does its own hold and reports only the press")
+        for i, device in _items(data, "devices")
+        if device.get("zigbee") is not None and device.get("hold_ms") not in (None, 0)
+    ]
+
+
 def site_clashes(data: Any) -> list[Clash]:
     devices = list(_items(data, "devices"))
     users = list(_items(data.get("panel") if isinstance(data, Mapping) else None, "users"))
@@ -94,6 +103,7 @@ def site_clashes(data: Any) -> list[Clash]:
         *_twice(_pins(data), lambda v: f"GPIO pin {v}", "give each input and output its own pin"),
         *_twice(zigbee, lambda v: f"Zigbee friendly name {v!r}", "one Wachter device per Zigbee device"),
         *_wired_and_zigbee(data),
+        *_zigbee_hold(data),
         *_twice([(("panel", "users", i, "number"), u.get("number")) for i, u in users],
                 lambda v: f"user number {v}", "give each user their own number"),
         *_twice([(("panel", "users", i, "name"), u.get("name")) for i, u in users],

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from config.types import Duration, Endpoint, KeySpec
 
-__all__ = ["Account", "Console", "Contact", "Http", "PlanStep", "ReceiverConfig"]
+__all__ = ["Account", "Console", "Contact", "Http", "PlanStep", "ReceiverConfig", "redact_url"]
 
 
 class _Model(BaseModel):
@@ -61,12 +63,39 @@ class Console(_Model):
     login_window: Duration = timedelta(minutes=5)
 
 
+def redact_url(url: str) -> str:
+    """A store URL fit for logs and error messages: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc, query = parts.netloc, re.sub(r"(?i)\b(password=)[^&]*", r"\1***", parts.query)
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
 class ReceiverConfig(_Model):
+    # a store URL may carry a password: never echo rejected input in validation errors
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
     listen: Annotated[list[Endpoint], Field(min_length=1)] = ["tcp://127.0.0.1:9000"]
     store: str = "sqlite:///var/lib/wachter/receiver.db"
     http: Http = Http()
     console: Console = Console()
     accounts: list[Account] = Field(default_factory=list)
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, url: str) -> str:
+        """``sqlite:///PATH`` (one process) or ``postgresql://user:password@host:port/db``."""
+        if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+            return url
+        if url.startswith(("postgresql://", "postgres://")):
+            return url
+        raise ValueError(
+            f"unsupported store {redact_url(url)!r}; write sqlite:///PATH (one receiver) or"
+            " postgresql://USER:PASSWORD@HOST:PORT/DB (several receivers on one database)"
+        )
 
     @model_validator(mode="after")
     def _unique_accounts(self) -> Self:
@@ -77,7 +106,12 @@ class ReceiverConfig(_Model):
         return self
 
     @property
+    def store_kind(self) -> Literal["sqlite", "postgresql"]:
+        return "sqlite" if self.store.startswith("sqlite:") else "postgresql"
+
+    @property
     def store_path(self) -> Path:
-        if not self.store.startswith("sqlite:///"):
-            raise ValueError(f"unsupported store {self.store!r}; use sqlite:///PATH")
+        """The SQLite file; a PostgreSQL store has none."""
+        if self.store_kind != "sqlite":
+            raise ValueError(f"store {redact_url(self.store)!r} is not a SQLite file")
         return Path(self.store.removeprefix("sqlite://"))

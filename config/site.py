@@ -22,6 +22,7 @@ from config.pins import is_pin_hash
 from config.types import Duration, Endpoint, KeySpec
 
 __all__ = [
+    "ZIGBEE_ADAPTER",
     "AlarmCentre",
     "Device",
     "DeviceType",
@@ -39,6 +40,7 @@ __all__ = [
 
 ENTRY_DELAY_LIMIT = timedelta(seconds=45)  # EN 50131-1: entry delay at most 45 s
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+ZIGBEE_ADAPTER = "zigbee-adapter"  # MQTT account that reads Zigbee2MQTT's topics
 
 
 class _Model(BaseModel):
@@ -88,6 +90,16 @@ class Zigbee(_Model):
     """An off-the-shelf Zigbee device, served by ``wachter zigbee2mqtt``."""
 
     friendly_name: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^#+]+$")]
+    # Wachter's own supervision: silent longer than this and the device is reported offline
+    # (Zigbee2MQTT waits 25 h for battery devices; EN 50131 grade 2 wireless allows at most 2 h)
+    max_silence: Duration = timedelta(hours=2)
+
+    @field_validator("max_silence")
+    @classmethod
+    def _silence_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(hours=25):
+            raise ValueError("max_silence must lie between 1m and 25h; 2h meets EN 50131 grade 2")
+        return value
 
 
 class Device(_Model):
@@ -221,7 +233,8 @@ class Mqtt(_Model):
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    # per-device accounts: <credentials_dir>/<device id>.password, username device.<device id>
+    # per-account credentials made by `wachter keys mqtt`: <credentials_dir>/<username>/password,
+    # ca.crt, client.crt, client.key; a device's username is device.<device id>
     credentials_dir: Path | None = None
 
     def device_username(self, device_id: str) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 __all__ = [
     "ROOT",
@@ -167,7 +167,9 @@ class PanelCommand(_Payload):
     """Home Assistant style: ``{"action": "ARM_AWAY", "code": "1234"}``."""
 
     v: Literal[1] = 1
-    action: Literal["ARM_AWAY", "ARM_HOME", "ARM_NIGHT", "DISARM", "TRIGGER"]
+    # WALK_TEST_START/END need the code of a user with the admin permission (the installer)
+    action: Literal["ARM_AWAY", "ARM_HOME", "ARM_NIGHT", "DISARM", "TRIGGER",
+                    "WALK_TEST_START", "WALK_TEST_END"]
     code: Annotated[str, Field(max_length=16)] | None = None
     skip_delay: bool = False
     force: bool = False
@@ -177,7 +179,7 @@ class PanelEvent(_Payload):
     v: Literal[1] = 1
     event: str
     ts: datetime = Field(default_factory=_utcnow)
-    detail: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
+    detail: dict[str, JsonValue] = Field(default_factory=dict)
 
 
 class TopicRef(BaseModel):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from receiver.db import Database
+from receiver.db import Database, Tx
 
 __all__ = ["AUDIT_SCHEMA", "AuditEntry", "AuditLog", "record"]
 
@@ -35,7 +33,7 @@ class AuditEntry:
 
 
 async def record(
-    tx: aiosqlite.Connection, at: datetime, who: str, action: str, target: str = "", detail: str = ""
+    tx: Tx, at: datetime, who: str, action: str, target: str = "", detail: str = ""
 ) -> None:
     """Add a row inside the caller's transaction, so the action and its record commit together."""
     await tx.execute(

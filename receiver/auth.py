@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -39,7 +38,7 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS sessions (
     digest TEXT PRIMARY KEY,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     csrf TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
@@ -50,6 +49,8 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     site TEXT,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(key, at);
 """
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -109,24 +110,30 @@ class Session:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failures per user name and per address within ``window``."""
+    """At most ``attempts`` failures per user name and per address within ``window``, counted
+    in the database so that every receiver process on it enforces one limit."""
 
-    def __init__(self, clock: Clock, attempts: int = 5, window: timedelta = timedelta(minutes=5)) -> None:
-        self.clock, self.attempts, self.window = clock, attempts, window
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+    def __init__(
+        self, db: Database, clock: Clock, attempts: int = 5, window: timedelta = timedelta(minutes=5)
+    ) -> None:
+        self.db, self.clock, self.attempts, self.window = db, clock, attempts, window
 
-    def _recent(self, key: str) -> deque[datetime]:
-        failures, cutoff = self._failures[key], self.clock() - self.window
-        while failures and failures[0] <= cutoff:
-            failures.popleft()
-        return failures
+    async def blocked(self, *keys: str) -> bool:
+        cutoff = (self.clock() - self.window).isoformat()
+        marks = ",".join("?" * len(keys))
+        rows = await self.db.all(
+            f"SELECT key, COUNT(*) FROM login_failures WHERE key IN ({marks}) AND at > ?"  # noqa: S608
+            " GROUP BY key",
+            (*keys, cutoff),
+        )
+        return any(int(count) >= self.attempts for _, count in rows)
 
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(k)) >= self.attempts for k in keys)
-
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            self._recent(key).append(self.clock())
+    async def failed(self, *keys: str) -> None:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM login_failures WHERE at <= ?", ((now - self.window).isoformat(),))
+            for key in keys:
+                await tx.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now.isoformat()))
 
 
 class Accounts:
@@ -161,7 +168,7 @@ class Accounts:
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM sessions WHERE expires_at < ?", (now.isoformat(),))
             await tx.execute(
-                "INSERT INTO sessions (digest, user, csrf, expires_at) VALUES (?,?,?,?)",
+                'INSERT INTO sessions (digest, "user", csrf, expires_at) VALUES (?,?,?,?)',
                 (_digest(secret), name, csrf, (now + self.session_ttl).isoformat()),
             )
             await record(tx, now, name, "login")
@@ -169,7 +176,7 @@ class Accounts:
 
     async def session(self, secret: str) -> Session | None:
         row = await self.db.one(
-            "SELECT s.user, u.role, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.name = s.user"
+            'SELECT s."user", u.role, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.name = s."user"'
             " WHERE s.digest = ?",
             (_digest(secret),),
         )

@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from config.receiver import PlanStep
 from receiver.alarms import ARM_CODES, CANCEL_CODES, DISARM_CODES, AlarmClass, alarm_class, is_restore
 from receiver.audit import record
-from receiver.db import Database
+from receiver.db import Database, Tx
 from receiver.store import Clock
 
 __all__ = ["DESK_SCHEMA", "OUTCOMES", "Alarm", "AlarmDesk", "DeskError", "LogEntry", "SiteState"]
@@ -55,6 +53,7 @@ CREATE TABLE IF NOT EXISTS alarm_log (
 );
 CREATE INDEX IF NOT EXISTS alarm_log_alarm ON alarm_log(alarm, id);
 CREATE TABLE IF NOT EXISTS desk_cursor (name TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
+INSERT INTO desk_cursor (name, event_id) VALUES ('events', 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS site_state (
     site TEXT PRIMARY KEY, armed TEXT NOT NULL DEFAULT 'unknown', armed_at TEXT, last_event_at TEXT
 );
@@ -182,9 +181,12 @@ class AlarmDesk:
         changed: list[int] = []
         while True:
             async with self.db.transaction() as tx:
-                row = await self.db.one("SELECT event_id FROM desk_cursor WHERE name = 'events'")
+                # claim the cursor row first: a second process (or task) waits here, then
+                # reads the cursor this one moved, so no event is applied twice
+                await tx.execute("UPDATE desk_cursor SET event_id = event_id WHERE name = 'events'")
+                row = await tx.one("SELECT event_id FROM desk_cursor WHERE name = 'events'")
                 cursor = int(row[0]) if row else 0
-                events = await self.db.all(
+                events = await tx.all(
                     "SELECT id, site, code, zone, received_at FROM events WHERE id > ? ORDER BY id LIMIT ?",
                     (cursor, batch),
                 )
@@ -206,7 +208,7 @@ class AlarmDesk:
 
     async def _apply(
         self,
-        tx: aiosqlite.Connection,
+        tx: Tx,
         event_id: int,
         site: str,
         code: str | None,
@@ -225,20 +227,21 @@ class AlarmDesk:
         await self._log(tx, current.id, kind, SYSTEM, what, event_id)
         if kind == "restore":
             await tx.execute(
-                "UPDATE alarms SET restored_at = ?, cancelled = cancelled OR ?, updated_at = ? WHERE id = ?",
+                "UPDATE alarms SET restored_at = ?, cancelled = CASE WHEN ? = 1 THEN 1 ELSE cancelled END,"
+                " updated_at = ? WHERE id = ?",
                 (received, int((code or "").upper() in CANCEL_CODES), received, current.id),
             )
         return current.id
 
-    async def _note_site(self, tx: aiosqlite.Connection, site: str, code: str | None, received: str) -> None:
+    async def _note_site(self, tx: Tx, site: str, code: str | None, received: str) -> None:
         upper = (code or "").upper()
         armed = "armed" if upper in ARM_CODES else "disarmed" if upper in DISARM_CODES else None
         await tx.execute(
             "INSERT INTO site_state (site, armed, armed_at, last_event_at) VALUES (?, COALESCE(?,"
             " 'unknown'), ?, ?)"
             " ON CONFLICT(site) DO UPDATE SET last_event_at = excluded.last_event_at,"
-            " armed = COALESCE(?, armed), armed_at = CASE WHEN ? IS NULL THEN armed_at ELSE"
-            " excluded.armed_at END",
+            " armed = COALESCE(CAST(? AS TEXT), site_state.armed), armed_at = CASE WHEN CAST(? AS TEXT)"
+            " IS NULL THEN site_state.armed_at ELSE excluded.armed_at END",
             (site, armed, received if armed else None, received, armed, armed),
         )
 
@@ -248,7 +251,7 @@ class AlarmDesk:
 
     async def _raise(
         self,
-        tx: aiosqlite.Connection,
+        tx: Tx,
         site: str,
         cls: AlarmClass,
         what: str,
@@ -258,12 +261,12 @@ class AlarmDesk:
         current = await self._open_for(site)
         title = f"{cls.label}: {what}"
         if current is None:
-            cursor = await tx.execute(
+            row = await tx.one(
                 "INSERT INTO alarms (site, priority, title, opened_at, updated_at, first_event)"
-                " VALUES (?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?) RETURNING id",
                 (site, int(cls), title, at.isoformat(), at.isoformat(), event_id),
             )
-            alarm_id = int(cursor.lastrowid or 0)
+            alarm_id = int(row[0]) if row else 0
             await self._log(tx, alarm_id, "opened", SYSTEM, title, event_id)
             await record(tx, self.clock(), SYSTEM, "alarm_opened", f"alarm:{alarm_id}", f"{site} {title}")
             return alarm_id
@@ -282,7 +285,7 @@ class AlarmDesk:
 
     async def _log(
         self,
-        tx: aiosqlite.Connection,
+        tx: Tx,
         alarm_id: int,
         kind: str,
         who: str,
@@ -299,11 +302,11 @@ class AlarmDesk:
         """A lasting fault (missed polls, rejected frames): opens/joins an alarm once."""
         now = self.clock()
         async with self.db.transaction() as tx:
-            cursor = await tx.execute(
+            added = await tx.execute(
                 "INSERT INTO conditions (site, kind, since) VALUES (?,?,?) ON CONFLICT DO NOTHING",
                 (site, kind.name, now.isoformat()),
             )
-            if cursor.rowcount != 1:
+            if added != 1:
                 return None
             alarm_id = await self._raise(tx, site, kind, text, now, None)
         self._changed(alarm_id)
@@ -312,8 +315,10 @@ class AlarmDesk:
     async def restore_condition(self, site: str, kind: AlarmClass, text: str) -> int | None:
         now = self.clock()
         async with self.db.transaction() as tx:
-            cursor = await tx.execute("DELETE FROM conditions WHERE site = ? AND kind = ?", (site, kind.name))
-            if cursor.rowcount != 1:
+            removed = await tx.execute(
+                "DELETE FROM conditions WHERE site = ? AND kind = ?", (site, kind.name)
+            )
+            if removed != 1:
                 return None
             current = await self._open_for(site)
             if current is None:

@@ -39,11 +39,12 @@ class EvidenceStore:
 
     async def add(self, site: str, ref: str, content_type: str, data: bytes) -> int:
         async with self.db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO evidence (site, ref, received_at, content_type, data) VALUES (?,?,?,?,?)",
+            row = await tx.one(
+                "INSERT INTO evidence (site, ref, received_at, content_type, data) VALUES (?,?,?,?,?)"
+                " RETURNING id",
                 (site, ref[:200], self.clock().isoformat(), content_type, data),
             )
-        return int(cursor.lastrowid or 0)
+        return int(row[0]) if row else 0
 
     async def get(self, evidence_id: int) -> tuple[Evidence, bytes] | None:
         row = await self.db.one(

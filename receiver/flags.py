@@ -29,7 +29,7 @@ def add_receiver_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--account", action="append", default=[],
                         metavar="ACCOUNT[:ascii:KEY|:hex:KEY]",
                         help="accepted account, repeatable; site id site-<account>")
-    parser.add_argument("--store", metavar="sqlite:///PATH", help="event store")
+    parser.add_argument("--store", metavar="URL", help="event store: sqlite:///PATH or postgresql://...")
     parser.add_argument("--http-port", type=int, metavar="N", help="console/API port (0: any free)")
 
 
@@ -72,8 +72,6 @@ def config_from_flags(args: argparse.Namespace, base: ReceiverConfig | None) -> 
     accounts = [parse_account(value) for value in args.account]
     if base is None and args.store is None:
         raise FlagError("--store sqlite:///PATH is needed when no --config is given")
-    if args.store is not None and not args.store.startswith("sqlite:///"):
-        raise FlagError(f"--store {args.store!r}: write sqlite:///PATH")
     if args.http_port is not None and not 0 <= args.http_port <= 65535:
         raise FlagError(f"--http-port {args.http_port}: a port is 0 to 65535")
     fields: dict[str, Any] = base.model_dump() if base is not None else {}

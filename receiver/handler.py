@@ -23,6 +23,7 @@ from protocol.dc09 import (
     duh,
     nak,
 )
+from receiver.committer import EventCommitter
 from receiver.content import ContentError, describe
 from receiver.store import EventStore, NewEvent
 from receiver.supervision import LinkBook, account_in_frame
@@ -49,6 +50,7 @@ class FrameHandler:
             a.account.upper(): [Dc09Key.parse(a.key.get_secret_value())] for a in accounts if a.key
         }
         self.store = store
+        self.committer = EventCommitter(store)  # concurrent events share one COMMIT
         self.links = links
         self.clock = clock
         self.counters: Counter[str] = Counter()
@@ -110,7 +112,7 @@ class FrameHandler:
 
     async def _commit(self, msg: Message, account: Account, *, transport: str, peer: str) -> None:
         content = describe(msg)
-        _, duplicate = await self.store.add(
+        _, duplicate = await self.committer.add(
             NewEvent(
                 site=account.site,
                 account=msg.account or account.account,

@@ -1,4 +1,8 @@
-"""The receiver service: store, DC-09 listeners, alarm desk and HTTP, owned by one async context."""
+"""The receiver service: store, DC-09 listeners, alarm desk and HTTP, owned by one async context.
+
+The store URL picks the back end: ``sqlite:///PATH`` for one process, ``postgresql://...`` for
+several receiver processes on one database (shared tables, notifications between them).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,39 @@ import logging
 
 from aiohttp import web
 
-from config.receiver import ReceiverConfig
+from config.receiver import ReceiverConfig, redact_url
 from receiver.audit import AUDIT_SCHEMA, AuditLog
 from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
 from receiver.console.context import Centre
 from receiver.console.live import Bulletin
-from receiver.db import Database
+from receiver.db import Database, SqliteDatabase
 from receiver.desk import DESK_SCHEMA, AlarmDesk
 from receiver.evidence import EVIDENCE_SCHEMA, EvidenceStore
 from receiver.handler import FrameHandler
 from receiver.http import make_app
+from receiver.links import LINKS_SCHEMA
 from receiver.listener import Listener
+from receiver.pg_db import PgDatabase
+from receiver.pg_notify import NoticeRelay
+from receiver.pg_store import PgEventStore
+from receiver.sqlite_store import SqliteEventStore
 from receiver.store import Clock, EventStore, utcnow
 from receiver.supervision import LinkBook, SiteWatch
 
-__all__ = ["Receiver", "run_receiver"]
+__all__ = ["SCHEMAS", "Receiver", "open_storage", "run_receiver"]
+
+SCHEMAS = (DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA, LINKS_SCHEMA)
 
 log = logging.getLogger(__name__)
 
 TICK = 1.0  # seconds between supervision checks; new events wake the desk at once
+
+
+def open_storage(config: ReceiverConfig, clock: Clock = utcnow) -> tuple[EventStore, Database]:
+    """The event store and the console's tables, on the back end the store URL names."""
+    if config.store_kind == "postgresql":
+        return PgEventStore(config.store, clock), PgDatabase(config.store, SCHEMAS)
+    return SqliteEventStore(config.store_path, clock), SqliteDatabase(config.store_path, SCHEMAS)
 
 
 class Receiver:
@@ -35,13 +53,15 @@ class Receiver:
     def __init__(self, config: ReceiverConfig, clock: Clock = utcnow) -> None:
         self.config = config
         self.clock = clock
-        self.store = EventStore(config.store_path, clock)
-        self.db = Database(config.store_path, [DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA])
+        self.store, self.db = open_storage(config, clock)
         self.desk = AlarmDesk(self.db, clock, {a.site: a.action_plan for a in config.accounts})
         self.accounts = Accounts(self.db, clock, config.console.session_ttl)
-        self.handler = FrameHandler(config.accounts, self.store, LinkBook(), clock)
+        self.handler = FrameHandler(config.accounts, self.store, LinkBook(self.db), clock)
         self.watch = SiteWatch(config.accounts, self.handler.links, self.desk, clock())
         self.bulletin = Bulletin()
+        shared = config.store_kind == "postgresql"
+        self.relay = NoticeRelay(config.store, self.bulletin) if shared else None
+        self._storage = contextlib.AsyncExitStack()
         self.listeners = [Listener(ep, self.handler) for ep in config.listen]
         self._wake = asyncio.Event()
         self._desk_task: asyncio.Task[None] | None = None
@@ -54,14 +74,17 @@ class Receiver:
             store=self.store, desk=self.desk, accounts=self.accounts, audit=AuditLog(self.db),
             evidence=EvidenceStore(self.db, self.clock), handler=self.handler,
             sites={a.site: a for a in self.config.accounts}, bulletin=self.bulletin,
-            limiter=LoginLimiter(self.clock, console.login_attempts, console.login_window),
+            limiter=LoginLimiter(self.db, self.clock, console.login_attempts, console.login_window),
             clock=self.clock, secure_cookies=console.secure_cookies,
         )
 
     async def __aenter__(self) -> Receiver:
-        await self.store.__aenter__()
+        log.info("event store %s", redact_url(self.config.store))
         try:
-            await self.db.__aenter__()
+            await self._storage.enter_async_context(self.store)
+            await self._storage.enter_async_context(self.db)
+            if self.relay is not None:
+                await self._storage.enter_async_context(self.relay)
             self.store.on_added(lambda _id: self._wake.set())
             self.desk.listeners.append(lambda alarm_id: self.bulletin.publish({"alarm": alarm_id}))
             await self.watch.load()
@@ -105,8 +128,7 @@ class Receiver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._desk_task
             self._desk_task = None
-        await self.db.__aexit__()
-        await self.store.__aexit__()
+        await self._storage.aclose()
 
     def port(self, transport: str) -> int:
         return next(li.port for li in self.listeners if li.transport == transport)

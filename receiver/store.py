@@ -1,27 +1,42 @@
-"""The alarm centre's event store (SQLite, WAL). An event is ACKed only after ``add`` returns."""
+"""The alarm centre's event store: one interface, two back ends (SQLite in ``sqlite_store``,
+PostgreSQL in ``pg_store``). An event is ACKed only after ``add`` returns: it is committed.
+
+De-duplication is the unique ``dedup`` key, so a retransmission (or the same frame sent to two
+receiver processes on one database) is stored once and ``add`` returns the first copy's id.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-import aiosqlite
-
-__all__ = ["Clock", "EventStore", "NewEvent", "StoredEvent", "utcnow"]
+__all__ = [
+    "COLUMNS",
+    "EVENTS_SCHEMA",
+    "MAX_BATCH",
+    "Clock",
+    "EventStore",
+    "NewEvent",
+    "StoredEvent",
+    "stored_event",
+    "utcnow",
+]
 
 Clock = Callable[[], datetime]
+Result = tuple[int, bool]  # (event id, duplicate)
+MAX_BATCH = 500  # rows per INSERT: 15 parameters each stays far below both back ends' limits
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_SCHEMA = """
+EVENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     site TEXT NOT NULL,
@@ -44,6 +59,12 @@ CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 """
+_SCHEMA = EVENTS_SCHEMA
+
+INSERT_COLUMNS = (
+    "site, account, received_at, sent_at, sequence, token, code, zone, cid, data, extended,"
+    " encrypted, transport, peer, dedup"
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,15 @@ class NewEvent:
         """(account, sequence, body): a retransmission is ACKed again but stored once."""
         body = json.dumps([self.account.upper(), self.sequence, self.token, self.data, self.extended])
         return hashlib.sha256(body.encode()).hexdigest()
+
+    def values(self, received: str) -> tuple[object, ...]:
+        """The row for ``INSERT_COLUMNS``."""
+        sent = self.sent_at.isoformat() if self.sent_at is not None else None
+        return (
+            self.site, self.account, received, sent, self.sequence, self.token, self.code, self.zone,
+            self.cid, self.data, json.dumps(self.extended), int(self.encrypted), self.transport,
+            self.peer, self.dedup_key(),
+        )
 
 
 @dataclass(frozen=True)
@@ -104,14 +134,14 @@ class StoredEvent:
         }
 
 
-_COLUMNS = (
+COLUMNS = (
     "id, site, account, received_at, sent_at, sequence, token, code, zone, cid, data, "
     "extended, encrypted, transport"
 )
-COLUMNS = _COLUMNS
+_COLUMNS = COLUMNS
 
 
-def _row(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
+def stored_event(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(
         id=row[0],
         site=row[1],
@@ -130,75 +160,66 @@ def _row(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
     )
 
 
-class EventStore:
-    """One connection, WAL, ``synchronous=FULL``: a committed event survives power loss."""
+def outcomes(dedups: Sequence[str], inserted: dict[str, int], earlier: dict[str, int]) -> list[Result]:
+    """(id, duplicate) per event of a batch; the first of equal events in a batch is the new one."""
+    fresh, results = set(inserted), []
+    for dedup in dedups:
+        if dedup in fresh:
+            fresh.discard(dedup)
+            results.append((inserted[dedup], False))
+        else:
+            results.append((inserted.get(dedup) or earlier.get(dedup, 0), True))
+    return results
 
-    def __init__(self, path: Path, clock: Clock = utcnow) -> None:
-        self.path = path
+
+class EventStore(ABC):
+    """The interface both back ends share; queries are written once, with ``?`` placeholders."""
+
+    _contains = "instr"  # SQL function: position of a substring, 0 when absent
+
+    def __init__(self, clock: Clock = utcnow) -> None:
         self.clock = clock
-        self._db: aiosqlite.Connection | None = None
         self._listeners: list[Callable[[int], None]] = []
 
     def on_added(self, listener: Callable[[int], None]) -> None:
-        """Call ``listener(event_id)`` after each new (not duplicate) event is committed."""
+        """Call ``listener(event_id)`` after each new (not duplicate) event is committed. On
+        PostgreSQL, commits of other processes are announced too: with the newest id of each
+        commit, or 0 when some may have been missed (a lost LISTEN connection)."""
         self._listeners.append(listener)
 
-    async def __aenter__(self) -> EventStore:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
-        self.path.chmod(0o600)
-        return self
+    def notify_added(self, event_id: int) -> None:
+        """Tell the ``on_added`` listeners about a newly committed event."""
+        for listener in self._listeners:
+            listener(event_id)
 
-    async def __aexit__(self, *exc: object) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+    @abstractmethod
+    async def __aenter__(self) -> Self: ...
 
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("EventStore used outside its async context")
-        return self._db
+    @abstractmethod
+    async def __aexit__(self, *exc: object) -> None: ...
 
-    async def add(self, event: NewEvent) -> tuple[int, bool]:
+    async def add(self, event: NewEvent) -> Result:
         """Commit an event; returns (id, duplicate). Duplicates return the first copy's id."""
-        received = self.clock().isoformat()
-        cursor = await self.db.execute(
-            "INSERT INTO events (site, account, received_at, sent_at, sequence, token, code, zone,"
-            " cid, data, extended, encrypted, transport, peer, dedup)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING",
-            (
-                event.site,
-                event.account,
-                received,
-                event.sent_at.isoformat() if event.sent_at else None,
-                event.sequence,
-                event.token,
-                event.code,
-                event.zone,
-                event.cid,
-                event.data,
-                json.dumps(event.extended),
-                int(event.encrypted),
-                event.transport,
-                event.peer,
-                event.dedup_key(),
-            ),
-        )
-        await self.db.commit()
-        if cursor.rowcount == 1 and cursor.lastrowid is not None:
-            for listener in self._listeners:
-                listener(cursor.lastrowid)
-            return cursor.lastrowid, False
-        async with self.db.execute(
-            "SELECT id FROM events WHERE dedup = ?", (event.dedup_key(),)
-        ) as cur:
-            row = await cur.fetchone()
-        return (int(row[0]) if row else 0), True
+        [result] = await self.add_many([event])
+        return result
+
+    @abstractmethod
+    async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
+        """Commit events together (one durable commit); (id, duplicate) for each, in order."""
+
+    async def outcomes(self, events: Sequence[NewEvent], inserted: dict[str, int]) -> list[Result]:
+        """After a committed batch: the first copy's id for each event that was not inserted."""
+        dedups = [e.dedup_key() for e in events]
+        missing = sorted({d for d in dedups if d not in inserted})
+        earlier: dict[str, int] = {}
+        if missing:
+            marks = ",".join("?" * len(missing))
+            rows = await self._rows(f"SELECT dedup, id FROM events WHERE dedup IN ({marks})", missing)  # noqa: S608
+            earlier = {str(d): int(i) for d, i in rows}
+        return outcomes(dedups, inserted, earlier)
+
+    @abstractmethod
+    async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     async def events(
         self,
@@ -218,12 +239,11 @@ class EventStore:
             where.append("code = ?")
             args.append(code)
         query = (
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608 - fixed fragments
+            f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608 - fixed fragments
             " ORDER BY id DESC LIMIT ?"
         )
-        async with self.db.execute(query, (*args, limit)) as cur:
-            rows = await cur.fetchall()
-        return [_row(r) for r in reversed(list(rows))]
+        rows = await self._rows(query, (*args, limit))
+        return [stored_event(r) for r in reversed(rows)]
 
     async def history(
         self,
@@ -239,7 +259,7 @@ class EventStore:
         where: list[str] = ["site = ?"]
         args: list[str | int] = [site]
         if search:
-            where.append("(code = ? OR zone = ? OR instr(lower(data), ?) > 0)")
+            where.append(f"(code = ? OR zone = ? OR {self._contains}(lower(data), ?) > 0)")
             args += [search.upper(), search, search.lower()]
         if since is not None:
             where.append("received_at >= ?")
@@ -251,18 +271,29 @@ class EventStore:
             where.append("id < ?")
             args.append(before_id)
         query = (
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608 - fixed fragments
+            f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608 - fixed fragments
             " ORDER BY id DESC LIMIT ?"
         )
-        async with self.db.execute(query, (*args, limit)) as cur:
-            return [_row(r) for r in await cur.fetchall()]
+        return [stored_event(r) for r in await self._rows(query, (*args, limit))]
 
     async def event(self, event_id: int) -> StoredEvent | None:
-        async with self.db.execute(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,)) as cur:  # noqa: S608
-            row = await cur.fetchone()
-        return _row(row) if row else None
+        rows = await self._rows(f"SELECT {COLUMNS} FROM events WHERE id = ?", (event_id,))  # noqa: S608
+        return stored_event(rows[0]) if rows else None
 
     async def last_id(self) -> int:
-        async with self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._rows("SELECT COALESCE(MAX(id), 0) FROM events")
+        return int(rows[0][0]) if rows else 0
+
+
+def batches(events: Sequence[NewEvent]) -> Iterable[Sequence[NewEvent]]:
+    for start in range(0, len(events), MAX_BATCH):
+        yield events[start : start + MAX_BATCH]
+
+
+def insert_sql(count: int) -> str:
+    """A multi-row insert that skips duplicates and names the rows it did insert."""
+    rows = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * count)
+    return (
+        f"INSERT INTO events ({INSERT_COLUMNS}) VALUES {rows}"  # noqa: S608 - fixed fragments
+        " ON CONFLICT(dedup) DO NOTHING RETURNING id, dedup"
+    )

@@ -1,5 +1,5 @@
-"""Site supervision: when each account was last heard from and which keep failing, and the
-rule that turns a missed poll or repeated NAK/DUH into an alarm (and its restore).
+"""Site supervision: the rule that turns a missed poll or repeated NAK/DUH into an alarm (and
+its restore), applied to what every receiver process heard (``receiver/links.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime
 from config.receiver import Account
 from receiver.alarms import AlarmClass
 from receiver.desk import AlarmDesk
+from receiver.links import LinkBook, LinkStatus
 
 __all__ = ["REJECTIONS_FOR_ALARM", "LinkBook", "LinkStatus", "SiteWatch", "account_in_frame", "faults"]
 
@@ -25,47 +26,20 @@ def account_in_frame(raw: bytes) -> str | None:
     return match.group(1).decode().upper() if match else None
 
 
-@dataclass
-class LinkStatus:
-    account: str
-    last_heard: datetime | None = None
-    last_poll: datetime | None = None
-    rejections: int = 0  # NAK/DUH since the last accepted frame: wrong key or clock
-    last_rejection: str = ""
+def faults(account: Account, link: LinkStatus, now: datetime, started: datetime) -> dict[AlarmClass, bool]:
+    """Pure rule, per kind: True a fault, False healthy, absent not known yet.
 
-
-@dataclass
-class LinkBook:
-    links: dict[str, LinkStatus] = field(default_factory=dict)
-
-    def _get(self, account: str) -> LinkStatus:
-        return self.links.setdefault(account.upper(), LinkStatus(account.upper()))
-
-    def heard(self, account: str, now: datetime, *, poll: bool) -> None:
-        link = self._get(account)
-        link.last_heard = now
-        link.rejections = 0
-        if poll:
-            link.last_poll = now
-
-    def rejected(self, account: str, now: datetime, why: str) -> None:
-        link = self._get(account)
-        link.rejections += 1
-        link.last_rejection = f"{now.isoformat()} {why}"
-
-    def status(self, account: str) -> LinkStatus:
-        return self.links.get(account.upper()) or LinkStatus(account.upper())
-
-
-def faults(account: Account, link: LinkStatus, now: datetime, started: datetime) -> set[AlarmClass]:
-    """Pure rule: silent longer than poll interval + grace -> ATS failure; repeated rejections
-    -> technical. A site never heard from is timed from the receiver's start."""
-    found: set[AlarmClass] = set()
-    since = link.last_heard or started
-    if now - since > account.poll_interval + account.poll_grace:
-        found.add(AlarmClass.ATS_FAILURE)
-    if link.rejections >= REJECTIONS_FOR_ALARM:
-        found.add(AlarmClass.TECHNICAL)
+    Silent longer than poll interval + grace -> ATS failure, timed from the later of the last
+    frame and this process's start (a restart after downtime does not alarm every site at
+    once); healthy only when heard within that time (a restart does not restore a real
+    failure). Repeated rejections -> technical."""
+    limit = account.poll_interval + account.poll_grace
+    found = {AlarmClass.TECHNICAL: link.rejections >= REJECTIONS_FOR_ALARM}
+    heard = link.last_heard
+    if now - max(heard or started, started) > limit:
+        found[AlarmClass.ATS_FAILURE] = True
+    elif heard is not None and now - heard <= limit:
+        found[AlarmClass.ATS_FAILURE] = False
     return found
 
 
@@ -92,13 +66,16 @@ class SiteWatch:
         self.active = await self.desk.conditions()
 
     async def tick(self, now: datetime) -> None:
+        """The faults known to the desk are shared by all receiver processes: read them afresh."""
+        await self.links.sync()
+        await self.load()
         for account in self.accounts:
             found = faults(account, self.links.status(account.account), now, self.started)
             for kind in (AlarmClass.ATS_FAILURE, AlarmClass.TECHNICAL):
                 key = (account.site, kind)
-                if kind in found and key not in self.active:
+                if found.get(kind) is True and key not in self.active:
                     self.active.add(key)
                     await self.desk.raise_condition(account.site, kind, _TEXT[kind, True])
-                elif kind not in found and key in self.active:
+                elif found.get(kind) is False and key in self.active:
                     self.active.discard(key)
                     await self.desk.restore_condition(account.site, kind, _TEXT[kind, False])

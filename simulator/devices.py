@@ -2,7 +2,8 @@
 
 The simulator listens for actions on ``wachter/v1/<site>/sim/<device>`` (JSON
 ``{"action": "press"}``) so that ``wachter sim press panic-hall`` and scenario files can act on
-a running demo, and announces its devices on the retained topic ``wachter/v1/<site>/sim/online``.
+a running demo, and announces its devices and their actions on the retained topic
+``wachter/v1/<site>/sim/online`` (JSON ``{"panic-hall": ["press", ...], ...}``).
 
 Devices that a real driver serves (``hardware``, e.g. the GPIO driver on mock pins) are acted
 on at the pin; facts the hardware cannot produce (a wired contact's battery, a device going
@@ -145,12 +146,12 @@ class SimulatedSite:
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(self._heartbeats(client), name="sim-heartbeat")
                         tg.create_task(self._actions(client), name="sim-actions")
-            except aiomqtt.MqttError as exc:
+            except* aiomqtt.MqttError as group:  # from the body or a loop of the TaskGroup
                 self.ready.clear()
                 self._client_ref = None
-                log.warning("simulator lost the broker (%s); retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                log.warning("simulator lost the broker (%s); retrying", group.exceptions[0])
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         await client.subscribe(f"{mqtt.ROOT}/{self.site.id}/sim/+", qos=1)
@@ -162,7 +163,7 @@ class SimulatedSite:
                 sim.initial()
             await self._publish_state(client, sim)
             await self._availability(client, sim.device.id, online=sim.device.id not in self._offline)
-        names = json.dumps(sorted(self.devices))
+        names = json.dumps({d: list(verbs_for(sim.device)) for d, sim in sorted(self.devices.items())})
         await client.publish(f"{mqtt.ROOT}/{self.site.id}/sim/online", names, qos=1, retain=True)
         self._client_ref = client
         self.ready.set()

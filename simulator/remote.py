@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections import deque
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -27,13 +29,17 @@ log = logging.getLogger(__name__)
 class SiteRemote:
     """``async with SiteRemote(broker_url, site_id) as remote``; ``panel`` is the last state seen."""
 
-    def __init__(self, broker_url: str, site: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, broker_url: str, site: str, *, timeout: float = 10.0, journal: int = 0) -> None:
         self.url = urlsplit(broker_url)
         self.site = site
         self.timeout = timeout
         self.panel: mqtt.PanelState | None = None
         self.availability: dict[str, str] = {}
+        self.states: dict[str, mqtt.DeviceState] = {}  # retained device states (journal mode)
         self.changed = asyncio.Event()  # set on every panel state or availability message
+        # with ``journal > 0``: the last device events and panel notices, newest last
+        self.journal: deque[tuple[datetime, str, str]] = deque(maxlen=journal or 1)
+        self._journal = journal > 0
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +72,10 @@ class SiteRemote:
                                           identifier=ident, timeout=5) as client:
                     await client.subscribe(mqtt.panel_topic(self.site, mqtt.Channel.STATE), qos=1)
                     await client.subscribe(mqtt.site_filter(self.site, mqtt.Channel.AVAILABILITY), qos=1)
+                    if self._journal:
+                        await client.subscribe(mqtt.site_filter(self.site, mqtt.Channel.EVENT), qos=1)
+                        await client.subscribe(mqtt.site_filter(self.site, mqtt.Channel.STATE), qos=1)
+                        await client.subscribe(mqtt.panel_topic(self.site, mqtt.Channel.EVENT), qos=1)
                     self._client = client
                     self._connected.set()
                     async for message in client.messages:
@@ -81,13 +91,34 @@ class SiteRemote:
         payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
         try:
             ref = mqtt.parse_topic(message.topic.value)
-            if ref.device is None:
+            if ref.channel is mqtt.Channel.EVENT:
+                self._note(ref, bytes(payload))
+            elif ref.channel is mqtt.Channel.STATE and ref.device is not None:
+                self.states[ref.device] = mqtt.decode(mqtt.DeviceState, bytes(payload))
+            elif ref.device is None:
                 self.panel = mqtt.decode(mqtt.PanelState, bytes(payload))
             else:
-                self.availability[ref.device] = bytes(payload).decode(errors="replace")
+                self.availability[ref.device] = text = bytes(payload).decode(errors="replace")
+                if self._journal and not message.retain:
+                    self.journal.append((datetime.now(UTC), ref.device, text))
             self.changed.set()
         except mqtt.ContractError as exc:
             log.warning("scenario remote: ignored %s: %s", message.topic.value, exc)
+
+    def _note(self, ref: mqtt.TopicRef, payload: bytes) -> None:
+        """One journal line per device event or panel notice; a malformed payload says so."""
+        if ref.device is None:
+            notice = mqtt.decode(mqtt.PanelEvent, payload)
+            detail = ", ".join(f"{k}={v}" for k, v in notice.detail.items() if k != "deadline")
+            self.journal.append((notice.ts, "panel", f"{notice.event} {detail}".strip()))
+            return
+        try:
+            event = mqtt.decode(mqtt.DeviceEvent, payload)
+        except mqtt.ContractError:
+            self.journal.append((datetime.now(UTC), ref.device, "malformed payload (rejected)"))
+            return
+        held = f" held {event.held_ms} ms" if event.held_ms is not None else ""
+        self.journal.append((event.ts, ref.device, f"{event.type.value}{held}"))
 
     async def publish(self, topic: str, payload: str | bytes) -> None:
         await self.wait_connected()

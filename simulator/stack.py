@@ -20,7 +20,7 @@ from config.loader import load_receiver
 from config.receiver import ReceiverConfig
 from config.site import Site
 from receiver.service import Receiver
-from simulator.devices import SimulatedSite
+from simulator.devices import SimAction, SimulatedSite
 from simulator.mosquitto import Mosquitto, free_port
 from simulator.netproxy import Mode, NetProxy
 from simulator.remote import SiteRemote
@@ -68,6 +68,7 @@ class LocalStack:
         self.receiver_config = receiver_config(workdir, *self.ports.values())
         self.receiver: Receiver | None = None
         self.clock = SkewedClock()
+        self.pins: WiredPins | None = None
         self.tcp = NetProxy("127.0.0.1", self.ports["tcp"])
         self.udp = UdpRelay("127.0.0.1", self.ports["udp"])
         self._base_site = site
@@ -93,7 +94,7 @@ class LocalStack:
         await self._exit.enter_async_context(self.udp)
         self.site = self._point_at_stack(self._base_site)
         self.agent = Agent(self.site, clock=self.clock)
-        pins = WiredPins(self.site) if self.wired else None
+        self.pins = pins = WiredPins(self.site) if self.wired else None
         self.simulator = SimulatedSite(self.site, self.broker.url, hardware=pins)
         self.remote = await self._exit.enter_async_context(SiteRemote(self.broker.url, self.site.id))
         loop = asyncio.get_running_loop()
@@ -137,6 +138,11 @@ class LocalStack:
         await self._receiver_down()
         await asyncio.to_thread(self.broker.stop)
 
+    def problems(self) -> list[str]:
+        """Parts of the stack that died; a scenario with a dead part has failed."""
+        dead = [t for t in self._tasks if t.done() and not t.cancelled() and t.exception() is not None]
+        return [f"the {t.get_name()} died: {_flatten(t.exception())}" for t in dead]
+
     # -- the alarm centre's view --------------------------------------------------------
     async def mark(self) -> None:
         assert self.receiver is not None
@@ -152,6 +158,11 @@ class LocalStack:
 
     async def outbox_pending(self) -> int | None:
         return await self.agent.outbox.pending()
+
+    async def act(self, device: str, action: SimAction) -> None:
+        """Pins move even while the broker is down (the driver queues); the rest goes via MQTT."""
+        if self.pins is None or not self.pins.act(device, action):
+            await self.remote.act(device, action)
 
     # -- faults -------------------------------------------------------------------------
     async def fault(self, step: FaultStep) -> None:
@@ -185,3 +196,10 @@ class LocalStack:
         receiver, self.receiver = self.receiver, None
         if receiver is not None:
             await receiver.__aexit__(None, None, None)
+
+
+def _flatten(exc: BaseException | None) -> str:
+    """The innermost errors of an exception group, e.g. ``MqttError('Disconnected ...')``."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_flatten(e) for e in exc.exceptions)
+    return repr(exc)

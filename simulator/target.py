@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from config.site import Site
+from simulator.devices import SimAction
 from simulator.remote import SiteRemote
 from simulator.scenario import FaultStep
 
@@ -60,7 +61,14 @@ class Target(Protocol):
     async def mark(self) -> None:
         """From now on ``events`` returns only what arrives later."""
 
+    async def act(self, device: str, action: SimAction) -> None:
+        """Do it to the device: at the pin when in-process, else through the simulator's topic."""
+
     async def events(self) -> list[Seen]: ...
+
+    def problems(self) -> list[str]:
+        """Parts of the system that died (in-process only)."""
+        ...
 
     async def fault(self, step: FaultStep) -> None: ...
 
@@ -110,11 +118,17 @@ class RunningSystem:
             self._cache = await self._fetch(self._after)
         return self._cache
 
+    async def act(self, device: str, action: SimAction) -> None:
+        await self.remote.act(device, action)
+
     async def fault(self, step: FaultStep) -> None:
         raise Unsupported(f"{step.fault} needs the in-process stack: run without --demo/--broker")
 
     async def outbox_pending(self) -> int | None:
         return None
+
+    def problems(self) -> list[str]:
+        return []
 
 
 def utcnow() -> datetime:

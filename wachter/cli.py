@@ -123,17 +123,20 @@ def _optional_parsers(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], wanted: str | None
 ) -> None:
     """Tools that live in their own modules register themselves here."""
-    from agent import log_cli
+    from agent import log_cli, walktest_cli
     from config import check
-    from drivers import gpio
+    from drivers import gpio, zigbee2mqtt
     from simulator import cli as sim_cli
-    from wachter import dc09_cli
+    from wachter import dc09_cli, keys
 
     check.add_parser(sub)
+    keys.add_parser(sub)
     dc09_cli.add_parser(sub)
     sim_cli.add_parser(sub)
     log_cli.add_parser(sub)
+    walktest_cli.add_parser(sub)
     gpio.add_parser(sub)
+    zigbee2mqtt.add_parser(sub)
     if wanted is None or wanted in ("intercom", "-h", "--help"):
         from drivers import intercom  # OpenCV takes a third of a second to import
 

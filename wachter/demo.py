@@ -21,6 +21,10 @@ from config.site import Site
 from receiver.auth import Role
 from receiver.service import Receiver
 from simulator.devices import SimulatedSite
+from simulator.mosquitto import free_port
+from simulator.page import AlarmCentreApi, SimulatorPage
+from simulator.target import read_token
+from simulator.wired import WiredPins
 from wachter.broker import demo_broker
 
 __all__ = ["DemoPorts", "demo_configs", "run_demo"]
@@ -35,6 +39,21 @@ class DemoPorts:
     http: int = 8080
     mqtt: int = 1883
     dc09: int = 9000
+    sim: int = 0  # the simulator page; 0: the HTTP port + 1 when free, else any free port
+
+
+def _wired() -> bool:
+    """Wired devices run the real GPIO driver on mock pins, unless WACHTER_SIM_DRIVERS=direct."""
+    return os.environ.get("WACHTER_SIM_DRIVERS", "real") != "direct"
+
+
+def _page_port(ports: DemoPorts, http_port: int) -> int:
+    if ports.sim:
+        return ports.sim
+    import socket
+
+    with socket.socket() as probe:
+        return free_port() if probe.connect_ex(("127.0.0.1", http_port + 1)) == 0 else http_port + 1
 
 
 def default_state_dir() -> Path:
@@ -72,13 +91,21 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
             credentials = await demo_credentials(receiver, state_dir)
             site = await with_evidence_upload(site, receiver)
             agent = Agent(site)
-            simulator = SimulatedSite(site, broker_url)
-            _banner(site, receiver, broker_url, state_dir, credentials)
+            pins = WiredPins(site) if _wired() else None
+            simulator = SimulatedSite(site, broker_url, hardware=pins)
+            http = f"http://127.0.0.1:{receiver.http_port}"
+            centre = AlarmCentreApi(http, read_token(credentials), console=http + "/")
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(agent.run(stop), name="agent")
                     sim = tg.create_task(simulator.run(), name="simulator")
-                    await stop.wait()
+                    if pins is not None:
+                        tg.create_task(pins.run(stop), name="gpio-driver")
+                    page = SimulatorPage(site, simulator, broker_url, centre, hardware=pins,
+                                         port=_page_port(ports, receiver.http_port))
+                    async with page:
+                        _banner(site, receiver, broker_url, state_dir, credentials, page.url)
+                        await stop.wait()
                     sim.cancel()
             finally:
                 log.info("demo stopped")
@@ -111,9 +138,11 @@ async def demo_credentials(receiver: Receiver, state_dir: Path) -> Path:
     return path
 
 
-def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path, credentials: Path) -> None:
+def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path, credentials: Path,
+            page: str) -> None:
     http = f"http://127.0.0.1:{receiver.http_port}"
     print(f"Wachter demo is running (site {site.id}, {len(site.devices)} simulated devices)", flush=True)
+    print(f"  simulator page        {page}  (press a panic button, watch it arrive)", flush=True)
     print(f"  alarm centre console  {http}/", flush=True)
     print(f"  sign-in and API token {credentials} (admin, operator, api_token)", flush=True)
     print(f"  events API            {http}/api/events (Authorization: Bearer <api_token>)", flush=True)

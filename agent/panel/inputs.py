@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from protocol.mqtt import EventType, PanelCommand
 
@@ -45,7 +45,9 @@ class Command:
         cls, cmd: PanelCommand, source: Literal["keypad", "remote"] = "remote"
     ) -> Command:
         """Build from the MQTT ``set`` payload so the shell need not copy fields by hand."""
-        return cls(cmd.action, cmd.code, cmd.skip_delay, cmd.force, source)
+        if cmd.action not in get_args(CommandAction):
+            raise ValueError(f"{cmd.action} is not a panel command")  # walk test: the shell's
+        return cls(cast(CommandAction, cmd.action), cmd.code, cmd.skip_delay, cmd.force, source)
 
 
 @dataclass(frozen=True)

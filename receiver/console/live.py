@@ -1,10 +1,15 @@
-"""Live updates: every alarm change is announced to each open console over Server-Sent Events."""
+"""Live updates: every alarm change is announced to each open console over Server-Sent Events.
+
+With several receiver processes on one PostgreSQL database, a relay (``receiver/pg_notify.py``)
+carries each process's notices to the others, which ``deliver`` them to their own consoles.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -18,9 +23,21 @@ class Bulletin:
 
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[str | None]] = set()
+        self._relays: list[Callable[[str], None]] = []
+
+    def relay_to(self, send: Callable[[str], None]) -> None:
+        """Also hand every notice published here to ``send`` (other receiver processes)."""
+        self._relays.append(send)
 
     def publish(self, notice: dict[str, object]) -> None:
+        """A notice from this process: to its consoles, and through the relays to the others."""
         text = json.dumps(notice)
+        self.deliver(text)
+        for send in self._relays:
+            send(text)
+
+    def deliver(self, text: str) -> None:
+        """To this process's consoles only (a notice that another receiver published)."""
         for queue in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(text)

@@ -44,13 +44,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     name, password = str(form.get("user", ""))[:64], str(form.get("password", ""))
     keys = (f"user:{name}", f"addr:{request.remote}")
     next_path = _safe_next(str(form.get("next", "/")))
-    if centre.limiter.blocked(*keys):
+    if await centre.limiter.blocked(*keys):
         return html_page(
             "Sign in", _form(next_path, "Too many failed attempts; wait a few minutes."), status=429
         )
     session = await centre.accounts.login(name, password)
     if session is None:
-        centre.limiter.failed(*keys)
+        await centre.limiter.failed(*keys)
         async with centre.accounts.db.transaction() as tx:
             await record(tx, centre.clock(), name or "?", "login_failed", detail=f"from {request.remote}")
         return html_page("Sign in", _form(next_path, "Wrong user name or password."), status=401)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,10 +74,11 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(tmp: Path, broker_url: str, site: Site | None = None) -> AsyncIterator[Stack]:
+async def running_stack(tmp: Path, broker_url: str, site: Site | None = None,
+                        tweak: Callable[[Site], Site] | None = None) -> AsyncIterator[Stack]:
     async with Receiver(receiver_config(tmp)) as receiver:
         site = site or site_config(tmp, broker_url, receiver.port("tcp"), receiver.port("udp"))
-        site = await with_evidence_upload(site, receiver)
+        site = await with_evidence_upload(tweak(site) if tweak else site, receiver)
         agent = Agent(site)
         simulator = SimulatedSite(site, broker_url)
         stop = asyncio.Event()

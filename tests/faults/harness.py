@@ -10,10 +10,11 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 
@@ -23,6 +24,9 @@ from receiver.service import Receiver
 from receiver.store import StoredEvent
 from tests.broker import free_port
 from tests.e2e.stack import EXAMPLES, receiver_config
+
+if TYPE_CHECKING:
+    from agent.service import Agent
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "demo-home"
@@ -144,9 +148,14 @@ class Devices:
 
 async def wait_stored(receivers: Iterable[Receiver], n: int, timeout: float, codes: set[str]) -> None:
     """Until the receivers together hold at least ``n`` events with these codes."""
-    async with asyncio.timeout(timeout):
-        while len(await stored(receivers, codes)) < n:
-            await asyncio.sleep(0.1)
+    receivers = list(receivers)
+    try:
+        async with asyncio.timeout(timeout):
+            while len(await stored(receivers, codes)) < n:
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        got = len(await stored(receivers, codes))
+        raise AssertionError(f"{got} of {n} events stored after {timeout:g} s") from None
 
 
 async def stored(receivers: Iterable[Receiver], codes: set[str] | None = None) -> list[StoredEvent]:
@@ -158,3 +167,21 @@ async def stored(receivers: Iterable[Receiver], codes: set[str] | None = None) -
 
 def zone_of(event: StoredEvent) -> int:
     return int(event.zone or 0)
+
+
+@contextlib.asynccontextmanager
+async def agent_in_process(config: Path, clock: Callable[[], datetime] | None = None) -> AsyncIterator[Agent]:
+    """The agent in the test's own event loop, for tests that inject its clock or read its faults."""
+    from agent.service import Agent
+    from config.loader import load_site
+
+    agent = Agent(load_site(config), clock) if clock else Agent(load_site(config))
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop), name="agent")
+    try:
+        async with asyncio.timeout(10):
+            await agent.connected.wait()
+        yield agent
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

@@ -112,6 +112,7 @@ async def test_kill_9_during_a_burst_loses_nothing(tmp_path: Path, mosquitto: Mo
                     for i, (d, _) in enumerate(plan) if d == "panic-hall"]
     stored_before = [sum(1 for e in events[:i] if e.code != "PA")
                      for i, e in enumerate(events) if e.code == "PA"]
-    assert all(s <= p for s, p in zip(stored_before, before_panic, strict=True)), (stored_before, before_panic)
+    pairs = list(zip(stored_before, before_panic, strict=True))
+    assert all(s <= p for s, p in pairs), pairs
     # one DC-09 sequence per report: nothing was stored twice under a new number
     assert len({e.sequence for e in events}) == len(events)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -26,7 +26,8 @@ def edit(text: str, *changes: tuple[str, str]) -> str:
     return text
 
 
-Writer = Callable[[str], Path]
+class Writer(Protocol):
+    def __call__(self, text: str, name: str = "site.yaml") -> Path: ...
 
 
 @pytest.fixture

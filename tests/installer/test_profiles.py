@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from config.loader import load_raw_site, load_site
-from config.profiles import PROFILES, effective
+from config.profiles import PROFILES, ProfileName, effective
 from config.site import DeviceType, Evidence, ReceiverPathConfig, Site
 from tests.installer.conftest import SITE_TEXT, Writer, edit
 
@@ -26,7 +26,7 @@ def with_profile(write: Writer, profile: str, text: str = BARE) -> tuple[Site, S
 
 
 @pytest.mark.parametrize("name", ["basis", "verhoogd", "hoog"])
-def test_profile_fills_every_unset_field(write: Writer, name: str) -> None:
+def test_profile_fills_every_unset_field(write: Writer, name: ProfileName) -> None:
     _, site = with_profile(write, name)
     p = PROFILES[name]
     assert site.profile == name

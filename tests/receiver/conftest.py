@@ -1,19 +1,28 @@
-"""A store, the console database and an alarm desk on one SQLite file, with a movable clock."""
+"""A store, the console database and an alarm desk with a movable clock, on each back end.
+
+Every test that takes ``store_url`` (directly, or through ``desk``) runs twice: on SQLite and
+on PostgreSQL. The PostgreSQL server is started once per session in a throwaway directory
+and each test gets a fresh database on it. PostgreSQL tests are skipped only when the
+server binaries are missing (``make test`` installs them), and the summary says so.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from config.receiver import Account, PlanStep
-from receiver.audit import AUDIT_SCHEMA
+from config.receiver import Account, PlanStep, ReceiverConfig
 from receiver.db import Database
-from receiver.desk import DESK_SCHEMA, AlarmDesk
+from receiver.desk import AlarmDesk
+from receiver.service import open_storage
 from receiver.store import EventStore, NewEvent
+from tests.receiver.pg_server import PG_GLOB, PgServer, find_bin
 
 START = datetime(2026, 11, 28, 21, 0, 0, tzinfo=UTC)
 PLAN = [
@@ -26,6 +35,9 @@ ACCOUNTS = [
                             "poll_grace": "30s", "action_plan": [p.model_dump() for p in PLAN]}),
     Account.model_validate({"account": "BEEF", "site": "plain-home"}),
 ]
+BACKENDS = ["sqlite", "postgresql"]
+PG_MISSING = f"PostgreSQL server binaries not found ({PG_GLOB}); `make test` installs package postgresql"
+_databases = itertools.count(1)
 
 
 class Clock:
@@ -61,14 +73,53 @@ class Desk:
         return event_id
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if find_bin() is None:
+        terminalreporter.write_line(f"receiver store tests on PostgreSQL SKIPPED: {PG_MISSING}", yellow=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bin_dir = find_bin()
+    if bin_dir is None:
+        pytest.skip(PG_MISSING)
+    with PgServer(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture
+async def pg_database(pg_server: PgServer) -> AsyncIterator[str]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    name = f"t{next(_databases)}"
+    admin = await asyncpg.connect(pg_server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield pg_server.url(name)
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_database"))
+    return f"sqlite://{tmp_path / 'receiver.db'}"
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: Clock) -> AsyncIterator[Desk]:
-    path = tmp_path / "receiver.db"
-    async with EventStore(path, clock) as store, Database(path, [DESK_SCHEMA, AUDIT_SCHEMA]) as db:
+async def desk(store_url: str, clock: Clock) -> AsyncIterator[Desk]:
+    store, db = open_storage(ReceiverConfig(store=store_url), clock)
+    async with store, db:
         plans = {a.site: a.action_plan for a in ACCOUNTS}
         yield Desk(store, AlarmDesk(db, clock, plans), db, clock)

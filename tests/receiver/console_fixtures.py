@@ -21,7 +21,8 @@ PASSWORD = "correct horse battery"
 USERS = {"olga": Role.OPERATOR, "sam": Role.SUPERVISOR, "ada": Role.ADMIN}
 
 
-def receiver_config(tmp: Path) -> ReceiverConfig:
+def receiver_config(tmp: Path, store: str | None = None) -> ReceiverConfig:
+    """Free ports; the store is ``store`` (a URL) or a SQLite file in ``tmp``."""
     demo = ACCOUNTS[0].model_dump(mode="json")
     accounts = [
         Account.model_validate(
@@ -29,7 +30,7 @@ def receiver_config(tmp: Path) -> ReceiverConfig:
         ),
         ACCOUNTS[1],
     ]
-    cfg = ReceiverConfig(accounts=accounts, store=f"sqlite://{tmp / 'receiver.db'}")
+    cfg = ReceiverConfig(accounts=accounts, store=store or f"sqlite://{tmp / 'receiver.db'}")
     return cfg.model_copy(
         update={
             "listen": ["tcp://127.0.0.1:0", "udp://127.0.0.1:0"],
@@ -61,6 +62,10 @@ async def sign_in(base: str, user: str, password: str = PASSWORD) -> Client:
 
 
 async def send_frame(receiver: Receiver, code: str, zone: str = "02", seq: int = 1) -> str:
+    return await send_to(receiver.port("tcp"), code, zone, seq)
+
+
+async def send_to(port: int, code: str, zone: str = "02", seq: int = 1) -> str:
     """One encrypted SIA-DCS event over a real TCP socket; returns the reply token."""
     msg = Message(
         token="SIA-DCS",
@@ -73,13 +78,13 @@ async def send_frame(receiver: Receiver, code: str, zone: str = "02", seq: int =
         encrypted=True,
     )
     key = Dc09Key.from_hex(KEY_HEX)
-    reply = await exchange("127.0.0.1", receiver.port("tcp"), encode(msg, key), udp=False, timeout=5)
+    reply = await exchange("127.0.0.1", port, encode(msg, key), udp=False, timeout=5)
     assert reply is not None
     return decode(reply, lambda _a: [key]).token
 
 
-async def running_receiver(tmp: Path) -> AsyncIterator[Receiver]:
-    async with Receiver(receiver_config(tmp)) as receiver:
+async def running_receiver(tmp: Path, store: str | None = None) -> AsyncIterator[Receiver]:
+    async with Receiver(receiver_config(tmp, store)) as receiver:
         for name, role in USERS.items():
             await receiver.accounts.add_user(name, role, PASSWORD)
         yield receiver

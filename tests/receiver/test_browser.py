@@ -33,8 +33,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 
 @pytest.fixture
-async def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
-    async for r in running_receiver(tmp_path):
+async def receiver(tmp_path: Path, store_url: str) -> AsyncIterator[Receiver]:
+    async for r in running_receiver(tmp_path, store_url):
         yield r
 
 

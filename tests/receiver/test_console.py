@@ -17,8 +17,8 @@ from tests.receiver.console_fixtures import running_receiver, send_frame, sign_i
 
 
 @pytest.fixture
-async def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
-    async for r in running_receiver(tmp_path):
+async def receiver(tmp_path: Path, store_url: str) -> AsyncIterator[Receiver]:
+    async for r in running_receiver(tmp_path, store_url):
         yield r
 
 

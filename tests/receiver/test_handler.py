@@ -1,17 +1,16 @@
-"""Receiver answers per DC-09 (reference A3), against a real SQLite store on disk."""
+"""Receiver answers per DC-09 (reference A3), against a real store (SQLite file, PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from config.receiver import Account
+from config.receiver import Account, ReceiverConfig
 from protocol.dc09 import Dc09Key, Message, decode, encode
 from receiver.handler import FrameHandler
-from receiver.store import EventStore
+from receiver.service import open_storage
 from receiver.supervision import LinkBook
 
 NOW = datetime(2026, 11, 28, 21, 0, 0, tzinfo=UTC)
@@ -24,8 +23,9 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-async def handler(tmp_path: Path) -> AsyncIterator[FrameHandler]:
-    async with EventStore(tmp_path / "r.db") as store:
+async def handler(store_url: str) -> AsyncIterator[FrameHandler]:
+    store, _ = open_storage(ReceiverConfig(store=store_url))
+    async with store:
         yield FrameHandler(ACCOUNTS, store, LinkBook(), lambda: NOW)
 
 

@@ -18,8 +18,8 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64 + b"\xff\xd9"
 
 
 @pytest.fixture
-async def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
-    async for r in running_receiver(tmp_path):
+async def receiver(tmp_path: Path, store_url: str) -> AsyncIterator[Receiver]:
+    async for r in running_receiver(tmp_path, store_url):
         yield r
 
 

@@ -1,0 +1,90 @@
+"""The event store on PostgreSQL (asyncpg), shared by several receiver processes.
+
+``add_many`` commits under a transaction-scoped advisory lock, so event ids become visible
+in id order: the alarm desk reads "events after my cursor" and never skips one that a slower
+transaction committed late. Each commit notifies ``wachter_events`` so every process's desk
+wakes at once, whichever receiver took the frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from receiver.pg_db import POOL_SIZE, create_schema, pg_query
+from receiver.pg_notify import EVENTS_CHANNEL, Subscription, new_origin
+from receiver.store import EVENTS_SCHEMA, Clock, EventStore, NewEvent, Result, batches, insert_sql, utcnow
+
+__all__ = ["EVENTS_LOCK", "PgEventStore"]
+
+EVENTS_LOCK = 0x57_41_43_48_00_03  # "WACH" 3: one event commit at a time, so ids commit in order
+
+
+class PgEventStore(EventStore):
+    """A pool for writes and reads, and a LISTEN connection for events committed elsewhere."""
+
+    _contains = "strpos"
+
+    def __init__(self, url: str, clock: Clock = utcnow, *, pool_size: int = POOL_SIZE) -> None:
+        super().__init__(clock)
+        self.url = url
+        self.pool_size = pool_size
+        self.origin = new_origin()
+        self._pool: asyncpg.Pool | None = None
+        self._subscription = Subscription(
+            url, {EVENTS_CHANNEL: self._committed_elsewhere}, self._caught_up
+        )
+
+    async def __aenter__(self) -> PgEventStore:
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+        try:
+            async with self._pool.acquire() as conn:
+                await create_schema(conn, [EVENTS_SCHEMA])
+            await self._subscription.__aenter__()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._subscription.__aexit__()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("EventStore used outside its async context")
+        return self._pool
+
+    async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
+        received = self.clock().isoformat()
+        inserted: dict[str, int] = {}
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
+            for chunk in batches(events):
+                params = [v for event in chunk for v in event.values(received)]
+                rows = await conn.fetch(pg_query(insert_sql(len(chunk))), *params)
+                inserted |= {str(r["dedup"]): int(r["id"]) for r in rows}
+            if inserted:  # delivered at commit, and only if it commits
+                payload = f"{self.origin} {max(inserted.values())}"
+                await conn.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, payload)
+        for event_id in sorted(inserted.values()):
+            self.notify_added(event_id)
+        return await self.outcomes(events, inserted)
+
+    async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self.pool.fetch(pg_query(query), *args)]
+
+    def _committed_elsewhere(self, payload: str) -> None:
+        """Another receiver committed events up to this id: wake whoever waits for events."""
+        origin, _, last = payload.partition(" ")
+        if origin != self.origin and last.isdigit():
+            self.notify_added(int(last))
+
+    def _caught_up(self) -> None:
+        """After a lost LISTEN connection: announce the newest id in case events were missed."""
+        self.notify_added(0)

@@ -1,0 +1,73 @@
+"""Issue 9's walk test through the simulator: test events (not alarms) and a full report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.walktest_cli import run_walktest, write_report
+from config.site import DeviceType
+from tests.broker import Mosquitto
+from tests.e2e.stack import running_stack
+
+pytestmark = pytest.mark.broker
+
+ACTION = {DeviceType.CONTACT: "open", DeviceType.PANIC: "press", DeviceType.SMOKE: "smoke",
+          DeviceType.INTERCOM: "doorbell", DeviceType.KEYPAD: "tamper", DeviceType.SIREN: "tamper"}
+
+
+async def test_walk_test_ticks_off_every_device_and_reports_it(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    async with running_stack(tmp_path, mosquitto.url) as stack:
+        site = stack.agent.site
+        seen: list[str] = []
+
+        async def installer() -> None:
+            while "walk_test_started" not in seen:
+                await asyncio.sleep(0.05)
+            for device in site.devices:
+                await stack.act(device.id, ACTION[device.type])
+                if device.gpio and device.gpio.tamper_pin is not None:
+                    await stack.act(device.id, "tamper")
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(installer())
+            outcome = await run_walktest(site, mosquitto.url, "4321", timeout=20,
+                                         progress=lambda event, _detail: seen.append(event))
+        devices = {d["id"]: d for d in outcome["devices"]}  # type: ignore[union-attr]
+        assert set(devices) == {d.id for d in site.devices}
+        assert all(d["tested"] for d in devices.values()), devices
+        assert devices["door-front"]["tamper"] is not None
+        assert outcome["links_ms"]["primary"] is not None  # type: ignore[index]
+        json_path, html_path = write_report(outcome, tmp_path / "report")
+        assert "NOT TESTED" not in html_path.read_text()
+        assert json.loads(json_path.read_text())["site"] == "demo-home"
+        assert oct(json_path.stat().st_mode)[-3:] == "600"
+        await stack.wait_outbox_empty(timeout=3)
+        codes = [e.code for e in await stack.receiver.store.events()]
+        # test start, one point per device, test end, and no alarm of any kind
+        assert codes[0] == "TS" and codes[-1] == "TE"
+        assert codes.count("TP") == len(site.devices)
+        assert not {"PA", "HA", "BA", "FA", "TA"} & set(codes)
+
+
+async def test_walk_test_needs_an_installer_code(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    async with running_stack(tmp_path, mosquitto.url) as stack:
+        with pytest.raises(PermissionError, match="admin code"):
+            await run_walktest(stack.agent.site, mosquitto.url, "1234", timeout=5)
+
+
+async def test_a_changed_security_profile_is_reported_to_the_centre(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    async with running_stack(tmp_path, mosquitto.url) as stack:
+        site = stack.agent.site
+        await stack.wait_outbox_empty()
+        assert await stack.receiver.store.events(code="YG") == []
+    assert site.profile == "verhoogd"
+    raise_profile = lambda s: s.model_copy(update={"profile": "hoog"})  # noqa: E731
+    async with running_stack(tmp_path, mosquitto.url, tweak=raise_profile) as stack:
+        event = await stack.wait_event("YG", timeout=3)
+        assert ["I", "security profile verhoogd -> hoog"] in [[x["id"], x["value"]] for x in event.extended]

@@ -1,0 +1,130 @@
+"""Two processes' worth of store, desk, link book and login limiter on one database, on each
+back end: what one of them writes, the other sees; no event is applied twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from config.receiver import ReceiverConfig
+from receiver.alarms import AlarmClass
+from receiver.auth import LoginLimiter
+from receiver.desk import AlarmDesk
+from receiver.links import LinkBook
+from receiver.service import open_storage
+from receiver.store import NewEvent
+from receiver.supervision import SiteWatch
+from tests.receiver.conftest import ACCOUNTS, Clock, Desk
+
+
+def _event(seq: int, code: str = "BA", site: str = "demo-home", data: str = "") -> NewEvent:
+    return NewEvent(site=site, account="0471", sequence=seq, token="SIA-DCS",
+                    data=data or f"#0471|Nri1/{code}{seq:02d}", code=code, zone=f"{seq:02d}")
+
+
+@pytest.fixture
+async def other(store_url: str, clock: Clock) -> AsyncIterator[Desk]:
+    """A second receiver process's store and desk on the same database."""
+    store, db = open_storage(ReceiverConfig(store=store_url), clock)
+    async with store, db:
+        yield Desk(store, AlarmDesk(db, clock, {}), db, clock)
+
+
+async def test_add_many_stores_each_event_once_and_names_the_first_copy(desk: Desk) -> None:
+    first, _ = await desk.store.add(_event(1))
+    results = await desk.store.add_many([_event(2), _event(1), _event(3), _event(2)])
+    second, third = results[0][0], results[2][0]
+    assert results == [(second, False), (first, True), (third, False), (second, True)]
+    assert [e.sequence for e in await desk.store.events()] == [1, 2, 3]
+    assert await desk.store.last_id() == third
+
+
+async def test_new_events_are_announced_once_each(desk: Desk) -> None:
+    heard: list[int] = []
+    desk.store.on_added(heard.append)
+    results = await desk.store.add_many([_event(1), _event(2), _event(1)])
+    await desk.store.add(_event(2))
+    assert heard == [results[0][0], results[1][0]]
+
+
+async def test_a_search_finds_text_in_the_data_regardless_of_case(desk: Desk) -> None:
+    await desk.store.add(_event(1, data="#0471|Nri1/BA01^Keuken raam^"))
+    await desk.store.add(_event(2, data="#0471|Nri1/BA02^Hal^"))
+    assert [e.sequence for e in await desk.store.history("demo-home", search="KEUKEN")] == [1]
+    assert [e.sequence for e in await desk.store.history("demo-home", search="ba")] == [2, 1]
+
+
+async def test_the_same_event_through_two_stores_is_stored_once(desk: Desk, other: Desk) -> None:
+    results = await asyncio.gather(*(s.add(_event(1)) for s in (desk.store, other.store) for _ in range(3)))
+    assert len({event_id for event_id, _ in results}) == 1
+    assert sorted(duplicate for _, duplicate in results) == [False, True, True, True, True, True]
+    assert len(await other.store.events()) == 1
+
+
+async def test_two_desks_apply_every_event_exactly_once(desk: Desk, other: Desk) -> None:
+    """Events arrive through both stores while both desks process: each lands in one alarm log row."""
+
+    async def feed(store: Desk, seqs: range) -> None:
+        for seq in seqs:
+            await store.store.add(_event(seq, site="demo-home" if seq % 2 else "plain-home"))
+
+    async def work(d: Desk) -> None:
+        for _ in range(30):
+            await d.desk.process(batch=7)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(feed(desk, range(1, 61)), feed(other, range(61, 121)), work(desk), work(other))
+    await desk.desk.process()
+    await other.desk.process()
+    stored = sorted(e.id for e in await desk.store.events())
+    applied = await desk.db.all("SELECT event FROM alarm_log WHERE event IS NOT NULL ORDER BY event")
+    assert len(stored) == 120
+    assert [row[0] for row in applied] == stored
+    assert len(await other.desk.queue()) == 2  # one open alarm per site
+
+
+async def test_a_site_heard_by_one_receiver_is_not_silent_on_the_other(desk: Desk, other: Desk) -> None:
+    """Supervision runs on every receiver; the link book is shared through the database."""
+    here, there = LinkBook(desk.db), LinkBook(other.db)
+    watch = SiteWatch(ACCOUNTS[:1], there, other.desk, desk.clock())
+    for _ in range(4):
+        here.heard("0471", desk.clock.advance(60), poll=True)
+        await here.sync()
+        await watch.tick(desk.clock())
+    assert await other.desk.queue() == []
+    assert there.status("0471").last_poll == desk.clock()
+    await watch.tick(desk.clock.advance(121))
+    [alarm] = await desk.desk.queue()
+    assert alarm.priority == AlarmClass.ATS_FAILURE
+    here.heard("0471", desk.clock.advance(1), poll=True)
+    await here.sync()
+    await watch.tick(desk.clock())
+    assert (await desk.desk.queue())[0].restored_at == desk.clock()
+
+
+async def test_rejections_add_up_across_receivers_until_a_frame_is_accepted(desk: Desk, other: Desk) -> None:
+    here, there = LinkBook(desk.db), LinkBook(other.db)
+    here.rejected("0471", desk.clock(), "frame could not be decrypted")
+    there.rejected("0471", desk.clock(), "timestamp outside the window")
+    there.rejected("0471", desk.clock(), "timestamp outside the window")
+    await here.sync()
+    await there.sync()
+    await here.sync()
+    assert here.status("0471").rejections == there.status("0471").rejections == 3
+    here.heard("0471", desk.clock(), poll=False)
+    await here.sync()
+    await there.sync()
+    assert there.status("0471").rejections == 0
+
+
+async def test_the_login_limit_counts_failures_on_every_receiver(desk: Desk, other: Desk) -> None:
+    limits = [LoginLimiter(d.db, desk.clock, attempts=3) for d in (desk, other)]
+    for limiter in (*limits, limits[0]):
+        assert not await limiter.blocked("user:olga")
+        await limiter.failed("user:olga", "addr:10.0.0.9")
+    assert await limits[1].blocked("user:olga") and await limits[1].blocked("addr:10.0.0.9")
+    assert not await limits[1].blocked("user:sam")
+    desk.clock.advance(301)
+    assert not await limits[0].blocked("user:olga")

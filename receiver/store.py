@@ -59,7 +59,6 @@ CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 """
-_SCHEMA = EVENTS_SCHEMA
 
 INSERT_COLUMNS = (
     "site, account, received_at, sent_at, sequence, token, code, zone, cid, data, extended,"
@@ -138,7 +137,6 @@ COLUMNS = (
     "id, site, account, received_at, sent_at, sequence, token, code, zone, cid, data, "
     "extended, encrypted, transport"
 )
-_COLUMNS = COLUMNS
 
 
 def stored_event(row: Sequence[Any]) -> StoredEvent:

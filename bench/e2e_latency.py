@@ -9,6 +9,7 @@ for the alarm centre). Target (issue 5): p99 <= 50 ms.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,8 @@ from receiver.service import Receiver
 from simulator.mosquitto import Mosquitto
 from tests.faults.harness import SITE, agent_process, path_spec, receiver_on, write_site
 
-PRESSES, WARMUP, BACKGROUND_RATE = 1_000, 20, 100.0
+PRESSES = int(os.environ.get("BENCH_PRESSES", "1000"))
+WARMUP, BACKGROUND_RATE = 20, 100.0
 BACKGROUND_DEVICES = ["door-front", "door-back", "window-living", "window-bedroom", "window-study",
                       "smoke-hall", "keypad-hall", "intercom-front"]
 
@@ -76,7 +78,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         (tmp / "broker").mkdir()
-        broker = Mosquitto(tmp / "broker")
+        broker = Mosquitto(tmp / "broker", extra_conf=os.environ.get("BENCH_MOSQUITTO_CONF", ""))
         broker.start()
         try:
             async with Receiver(receiver_on(tmp, "receiver")) as receiver:

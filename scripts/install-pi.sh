@@ -180,6 +180,13 @@ keys() {
     --host localhost --host "$(hostname)" --host 127.0.0.1
   owner "$USER_NAME" "$USER_NAME" -R "$ETC/keys/clients"
   owner mosquitto mosquitto -R "$MOSQUITTO_ETC/wachter"
+  if [ -e "$ETC/doorbell.token" ]; then
+    note "keeping the intercom's doorbell token"
+  else
+    run sh -c "umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > '$ETC/doorbell.token'"
+    owner "$USER_NAME" "$USER_NAME" "$ETC/doorbell.token"
+    note "the intercom's action URL token is in /etc/wachter/doorbell.token"
+  fi
   run mkdir -p "$MOSQUITTO_ETC/conf.d"
   run install -m 0644 "$MOSQUITTO_ETC/wachter/wachter.conf" "$MOSQUITTO_ETC/conf.d/wachter.conf"
 }

@@ -13,7 +13,7 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -34,8 +34,10 @@ __all__ = ["Agent"]
 
 log = logging.getLogger(__name__)
 
-RECONNECT_MAX = 10.0
+RECONNECT_MAX = 2.0  # an alarm system reconnects fast; a local broker costs nothing to retry
 OUTBOX_FAULT = "outbox cannot be written"
+BROKER_FAULT = "MQTT broker unreachable"
+BROKER_GRACE = timedelta(seconds=10)  # a blip is not a fault; 10 s is well inside 30 s
 RESUME_SETTLE = 0.5  # seconds to let retained device states arrive before resuming
 
 
@@ -94,38 +96,57 @@ class Agent:
 
     # -- MQTT ---------------------------------------------------------------------------
     async def _mqtt_loop(self) -> None:
-        url = urlsplit(self.site.mqtt.url)
-        backoff = 0.5
+        """Stay connected: reconnect with backoff; a broker gone for long is a local fault."""
+        backoff, lost_at = 0.5, None
         while True:
             try:
-                async with aiomqtt.Client(
-                    url.hostname or "127.0.0.1",
-                    url.port or 1883,
-                    identifier=f"wachter-agent-{self.site.id}",
-                    clean_session=False,
-                    keepalive=self.site.mqtt.keepalive,
-                    username=self.site.mqtt.username,
-                    password=self._password(),
-                    timeout=10,
-                    will=aiomqtt.Will(self._availability_topic, b"offline", qos=1, retain=True),
-                ) as client:
-                    self._client = client
-                    backoff = 0.5
-                    try:
-                        async with asyncio.TaskGroup() as tg:
-                            await self._on_connect(client)
-                            tg.create_task(self._resume_after_settle(), name="resume")
-                            async for message in client.messages:
-                                await self._on_message(message)
-                    except asyncio.CancelledError:
-                        await self._say_offline(client)
-                        raise
-            except aiomqtt.MqttError as exc:
+                async with self._mqtt_client() as client:
+                    self._client, backoff, lost_at = client, 0.5, None
+                    if BROKER_FAULT in self.faults:
+                        self._fault(BROKER_FAULT, False)
+                    await self._serve(client)
+            except* aiomqtt.MqttError as group:
                 self._client = None
                 self.connected.clear()
-                log.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
+                lost_at = lost_at or self.clock()
+                if self.clock() - lost_at >= BROKER_GRACE and BROKER_FAULT not in self.faults:
+                    self._fault(BROKER_FAULT, True)
+                log.warning("broker connection lost (%s); retrying in %.1f s", group.exceptions[0], backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX)
+
+    def _mqtt_client(self) -> aiomqtt.Client:
+        url, conf = urlsplit(self.site.mqtt.url), self.site.mqtt
+        tls = url.scheme == "mqtts"
+        tls_params = aiomqtt.TLSParameters(
+            ca_certs=str(conf.ca_file) if conf.ca_file else None,
+            certfile=str(conf.cert_file) if conf.cert_file else None,
+            keyfile=str(conf.key_file) if conf.key_file else None,
+        ) if tls else None
+        return aiomqtt.Client(
+            url.hostname or "127.0.0.1",
+            url.port or (8883 if tls else 1883),
+            identifier=f"wachter-agent-{self.site.id}",
+            clean_session=False,
+            keepalive=conf.keepalive,
+            username=conf.username,
+            password=self._password(),
+            timeout=10,
+            tls_params=tls_params,
+            will=aiomqtt.Will(self._availability_topic, b"offline", qos=1, retain=True),
+        )
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """One connection's life: announce, resume, then handle every message."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                await self._on_connect(client)
+                tg.create_task(self._resume_after_settle(), name="resume")
+                async for message in client.messages:
+                    await self._on_message(message)
+        except asyncio.CancelledError:
+            await self._say_offline(client)
+            raise
 
     @property
     def _availability_topic(self) -> str:

@@ -50,7 +50,7 @@ class Backoff:
 
     first: float = 0.2
     factor: float = 2.0
-    cap: float = 30.0
+    cap: float = 2.0  # the broker is on the same Pi: a press must not wait long after it returns
 
     def delay(self, attempt: int) -> float:
         base = min(self.cap, self.first * self.factor ** min(attempt, 30))

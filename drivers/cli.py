@@ -11,6 +11,7 @@ from pathlib import Path
 
 from config.loader import ConfigError, load_site
 from config.site import Site
+from protocol.sdnotify import watchdog_loop
 
 __all__ = ["run_driver"]
 
@@ -29,7 +30,10 @@ def run_driver(config: Path, body: Callable[[Site, asyncio.Event], Awaitable[Non
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await body(site, stop)
+        async with asyncio.TaskGroup() as tg:
+            watchdog = tg.create_task(watchdog_loop(), name="watchdog")  # READY=1, then pings
+            await body(site, stop)
+            watchdog.cancel()
 
     asyncio.run(main())
     return 0

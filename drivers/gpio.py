@@ -136,7 +136,7 @@ async def run_gpio(
     stop: asyncio.Event,
     stable_for: float = 0.05,
     heartbeat: float = 30.0,
-    resend_after: float = 30.0,
+    resend_after: float = 3.0,
 ) -> None:
     """Serve every GPIO device of the site until ``stop`` is set, then publish ``offline``."""
     broker = Broker.from_config(site.mqtt)

@@ -87,7 +87,7 @@ class DeviceLink:
     site: str
     device: str
     heartbeat: float = 30.0
-    resend_after: float = 30.0
+    resend_after: float = 3.0  # like a two-way radio: repeat until the agent confirms
     timeout: float = 5.0
     on_command: CommandHandler | None = None
     backoff: Backoff = field(default_factory=Backoff)

@@ -13,6 +13,7 @@ import logging
 from aiohttp import web
 
 from config.receiver import ReceiverConfig, redact_url
+from protocol.sdnotify import watchdog_loop
 from receiver.audit import AUDIT_SCHEMA, AuditLog
 from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
 from receiver.console.context import Centre
@@ -135,6 +136,8 @@ class Receiver:
 
 
 async def run_receiver(config: ReceiverConfig, stop: asyncio.Event) -> None:
-    async with Receiver(config):
+    async with Receiver(config), asyncio.TaskGroup() as tg:
+        watchdog = tg.create_task(watchdog_loop(), name="watchdog")  # READY=1 once serving
         await stop.wait()
+        watchdog.cancel()
 

@@ -29,6 +29,15 @@ def mosquitto_binary() -> str:
     raise RuntimeError("mosquitto is not installed: `make test` installs it (apt-get install mosquitto)")
 
 
+def run_as_me() -> str:
+    """As root, mosquitto would switch to its own user and could not write its persistence
+    file in our directory: sessions and retained messages would not survive a restart."""
+    import getpass
+    import os
+
+    return f"user {getpass.getuser()}\n" if os.geteuid() == 0 else ""
+
+
 class Mosquitto:
     """One broker process; ``restart`` keeps the port so clients can reconnect."""
 
@@ -38,7 +47,7 @@ class Mosquitto:
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {workdir}/\n{extra_conf}"
+            f"persistence true\npersistence_location {workdir}/\n{run_as_me()}{extra_conf}"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -10,6 +10,8 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from simulator.mosquitto import run_as_me
+
 __all__ = ["demo_broker"]
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ async def demo_broker(state_dir: Path, port: int) -> AsyncIterator[str]:
         conf = state_dir / "mosquitto.conf"
         conf.write_text(
             f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {state_dir}/\n"
+            f"persistence_location {state_dir}/\n{run_as_me()}"
         )
         log_file = (state_dir / "broker.log").open("ab")
         proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf), stdout=log_file,

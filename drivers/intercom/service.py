@@ -45,7 +45,7 @@ class IntercomSettings:
     lost_after: float = 5.0  # s without a frame before ``camera_lost`` (issue asks < 10 s)
     realtime: bool = True  # play files at their frame rate, like a camera
     heartbeat: float = 30.0
-    resend_after: float = 30.0
+    resend_after: float = 3.0  # like a two-way radio: repeat until the agent confirms
     backoff: Backoff = field(default_factory=lambda: Backoff(first=0.5, cap=10.0))
     doorbell_token: str | None = None  # enables the HTTP action-URL endpoint
     doorbell_host: str = "0.0.0.0"  # noqa: S104 - LAN-facing by design, token-guarded

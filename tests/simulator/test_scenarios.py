@@ -18,10 +18,7 @@ LIBRARY = Path(__file__).resolve().parents[2] / "simulator" / "scenarios"
 FILES = sorted(LIBRARY.glob("*.yaml"))
 
 # Known product bugs the library has found; the marker goes when the bug is fixed.
-KNOWN_BUGS = {
-    "broker-restart.yaml": "agent/service.py _mqtt_loop: the MqttError of a broker restart arrives wrapped "
-    "in an ExceptionGroup (TaskGroup), is not caught, and the agent stops",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 pytestmark = pytest.mark.broker
 

@@ -312,7 +312,9 @@ class Agent:
     async def _commit(self, actions: list[panel.Action], now: datetime, *,
                       seen: tuple[str, str] | None = None, cause: str | None = None) -> None:
         evidence = self.evidence.current_url()
-        reports = [_pending(a, evidence) for a in actions if isinstance(a, panel.Report)]
+        also: set[str] = set(self.site.alarm_centre.also_send)
+        reports = [_pending(a, evidence) for a in actions
+                   if isinstance(a, panel.Report) and _for_the_centre(a, also)]
         try:
             await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
@@ -345,10 +347,14 @@ class Agent:
             elif isinstance(action, panel.Sounder):
                 command = "sounder_on" if action.on else "sounder_off"
                 await self._command(DeviceType.SIREN, mqtt.DeviceCommand(command=command))
-            elif isinstance(action, panel.RequestSnapshot):
+            elif isinstance(action, panel.RequestSnapshot) and self._wants_snapshot(action):
                 request = mqtt.DeviceCommand(command="snapshot", reason=action.reason[:200],
                                              alarm_id=f"zone-{action.alarm_zone}")
                 await self._command(DeviceType.INTERCOM, request)
+
+    def _wants_snapshot(self, request: panel.RequestSnapshot) -> bool:
+        """The site's evidence policy (per security profile) decides which alarms get frames."""
+        return _snapshot_class(request.reason) in self.site.evidence.snapshot_on
 
     async def _command(self, kind: DeviceType, command: mqtt.DeviceCommand) -> None:
         for device in self.site.devices:
@@ -435,3 +441,24 @@ def _installer(site: Site, code: str | None) -> User | None:
         return None
     return next((u for u in site.panel.users
                  if "admin" in u.permissions and verify_pin(code, u.pin_hash)), None)
+
+
+_OPEN_CLOSE = {"arm", "disarm", "arm_remote", "disarm_remote", "arm_stay", "forced_arm"}
+_BYPASS = {"bypass", "unbypass"}
+
+
+def _for_the_centre(report: panel.Report, also_send: set[str]) -> bool:
+    """Alarms, tamper and faults always go; openings/closings and bypasses per the profile."""
+    if report.kind in _OPEN_CLOSE:
+        return "open_close" in also_send
+    if report.kind in _BYPASS:
+        return "bypass" in also_send
+    return True
+
+
+def _snapshot_class(reason: str) -> str:
+    if reason.startswith("burglary"):
+        return "burglary"
+    if reason in ("panic", "holdup", "duress"):
+        return "panic"
+    return reason  # tamper, fire

@@ -38,7 +38,7 @@ def _config_problem(exc: ConfigError) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from wachter.demo import DemoPorts, default_state_dir, run_demo
 
-    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port)
+    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port, sim=args.sim_port)
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     return _run(lambda: run_demo(state_dir.resolve(), ports))
 
@@ -100,6 +100,8 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--http-port", type=int, default=8080)
     demo.add_argument("--mqtt-port", type=int, default=1883)
     demo.add_argument("--dc09-port", type=int, default=9000)
+    demo.add_argument("--sim-port", type=int, default=0,
+                      help="the clickable simulator page (default: the HTTP port + 1)")
     demo.set_defaults(func=cmd_demo)
 
     agent = sub.add_parser("agent", help="the home's agent (panel, verification, forwarding)")

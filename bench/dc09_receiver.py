@@ -166,7 +166,11 @@ def _wait_listening(port: int, alive: Any, what: str) -> None:
 def wachter_receiver(tmp: Path, accounts: list[str]) -> Iterator[tuple[int, Path]]:
     """`wachter receiver` from flags, in its own process, with its store in ``tmp``."""
     port, db = _free_port(), tmp / "receiver.db"
-    argv = [sys.executable, "-m", "wachter.cli", "receiver", "--listen", f"tcp://127.0.0.1:{port}",
+    head = [sys.executable, "-m", "wachter.cli"]
+    if os.environ.get("XUV"):
+        head = [sys.executable, "-c", "import sys, uvloop; uvloop.install(); from wachter.cli import main;"
+                " sys.exit(main())"]
+    argv = [*head, "receiver", "--listen", f"tcp://127.0.0.1:{port}",
             "--store", f"sqlite://{db}", "--http-port", "0"]
     for account in accounts:
         argv += ["--account", f"{account}:ascii:{KEY_TEXT}"]

@@ -75,8 +75,8 @@ def _report(label: str, ms: list[float]) -> None:
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
+    with tempfile.TemporaryDirectory(prefix="wachter-bench-") as d:
+        tmp = Path(os.environ.get("BENCH_DIR", d))
         (tmp / "broker").mkdir()
         broker = Mosquitto(tmp / "broker", extra_conf=os.environ.get("BENCH_MOSQUITTO_CONF", ""))
         broker.start()

@@ -1,14 +1,17 @@
-"""Where a driver's MQTT connection goes, and how long it waits before trying again."""
+"""Where a driver's MQTT connection goes, as which account, and how long it waits to retry."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from config.site import Mqtt
+import aiomqtt
 
-__all__ = ["Backoff", "Broker"]
+from config.site import Mqtt, Site
+
+__all__ = ["Backoff", "Broker", "device_broker"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,9 @@ class Broker:
     username: str | None = None
     password: str | None = None
     keepalive: int = 30
+    ca_file: Path | None = None  # None: the system's CAs (mqtts:// only)
+    cert_file: Path | None = None  # client certificate, when the broker asks for one
+    key_file: Path | None = None
 
     @classmethod
     def from_config(cls, mqtt: Mqtt) -> Broker:
@@ -38,10 +44,55 @@ class Broker:
             username=mqtt.username,
             password=password,
             keepalive=mqtt.keepalive,
+            ca_file=mqtt.ca_file,
+            cert_file=mqtt.cert_file,
+            key_file=mqtt.key_file,
+        )
+
+    def tls_params(self) -> aiomqtt.TLSParameters | None:
+        """What aiomqtt needs for mqtts://: the home's CA and, if set, the client certificate."""
+        if not self.tls:
+            return None
+        return aiomqtt.TLSParameters(
+            ca_certs=str(self.ca_file) if self.ca_file else None,
+            certfile=str(self.cert_file) if self.cert_file else None,
+            keyfile=str(self.key_file) if self.key_file else None,
         )
 
     def __repr__(self) -> str:  # never show the password
         return f"Broker({self.host}:{self.port}, tls={self.tls}, user={self.username!r})"
+
+
+def device_broker(site: Site, base: Broker, username: str) -> Broker:
+    """``base`` as the account ``username`` when ``mqtt.credentials_dir`` is set (`wachter keys mqtt`).
+
+    The account's folder holds its ``password`` and, for mqtts://, its own ``ca.crt``,
+    ``client.crt`` and ``client.key``; a certificate file that is not there keeps ``base``'s.
+    """
+    folder = site.mqtt.credentials_dir
+    if folder is None:
+        return base
+    account = folder / username
+    try:
+        password = (account / "password").read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(
+            f"MQTT account {username}: cannot read {account / 'password'} ({exc.strerror}); "
+            "run `wachter keys mqtt` for this site"
+        ) from exc
+
+    def own(name: str, fallback: Path | None) -> Path | None:
+        path = account / name
+        return path if base.tls and path.is_file() else fallback
+
+    return replace(
+        base,
+        username=username,
+        password=password,
+        ca_file=own("ca.crt", base.ca_file),
+        cert_file=own("client.crt", base.cert_file),
+        key_file=own("client.key", base.key_file),
+    )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 from gpiozero import LED, DigitalInputDevice, DigitalOutputDevice
 
 from config.site import Device, DeviceType, Gpio, Site
-from drivers.broker import Broker
+from drivers.broker import Broker, device_broker
 from drivers.cli import run_driver
 from drivers.debounce import Change, QualifiedInput
 from drivers.link import DeviceLink
@@ -147,7 +147,7 @@ async def run_gpio(
             outputs = _outputs(device, device.gpio, pin_factory)
             stack.callback(outputs.close)
             link = DeviceLink(
-                broker,
+                device_broker(site, broker, site.mqtt.device_username(device.id)),
                 site.id,
                 device.id,
                 heartbeat=heartbeat,

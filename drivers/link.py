@@ -187,7 +187,7 @@ class DeviceLink:
             protocol=aiomqtt.ProtocolVersion.V5,
             keepalive=b.keepalive,
             timeout=self.timeout,
-            tls_params=aiomqtt.TLSParameters() if b.tls else None,
+            tls_params=b.tls_params(),
             will=aiomqtt.Will(
                 self._topic(Channel.AVAILABILITY), Availability.OFFLINE.value, qos=1, retain=True
             ),

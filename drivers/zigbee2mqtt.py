@@ -19,14 +19,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
 from config.site import ZIGBEE_ADAPTER, Device, DeviceType, Site
-from drivers.broker import Backoff, Broker
+from drivers.broker import Backoff, Broker, device_broker
 from drivers.cli import run_driver
 from drivers.link import DeviceLink
 from protocol.mqtt import EventType
@@ -157,15 +157,6 @@ class ZigbeeDevice:
             await self.close(f"silent for more than {self.max_silence:g}s")
 
 
-def device_broker(site: Site, base: Broker, username: str) -> Broker:
-    """The account's own credentials when ``mqtt.credentials_dir`` is set (`wachter keys mqtt`)."""
-    folder = site.mqtt.credentials_dir
-    if folder is None:
-        return base
-    password = (folder / username / "password").read_text(encoding="utf-8").strip()
-    return replace(base, username=username, password=password)
-
-
 async def _read(source: Broker, base_topic: str, devices: dict[str, ZigbeeDevice], backoff: Backoff) -> None:
     """Follow Zigbee2MQTT's topics, reconnecting forever (the owner cancels)."""
     attempt = 0
@@ -174,7 +165,7 @@ async def _read(source: Broker, base_topic: str, devices: dict[str, ZigbeeDevice
         try:
             async with aiomqtt.Client(source.host, source.port, username=source.username,
                                       password=source.password, keepalive=source.keepalive,
-                                      timeout=10, tls_params=aiomqtt.TLSParameters() if source.tls else None,
+                                      timeout=10, tls_params=source.tls_params(),
                                       identifier=f"wachter-zigbee2mqtt-{id(devices):x}") as client:
                 attempt = 0
                 await client.subscribe(prefix + "#", qos=1)

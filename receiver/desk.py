@@ -7,8 +7,10 @@ other signals join its timeline. Events are read after a stored cursor, so a res
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,6 +70,11 @@ _ALARM_COLUMNS = (
     "id, site, priority, title, opened_at, updated_at, first_event, owner, taken_at, closed_at,"
     " closed_by, outcome, restored_at, cancelled, steps"
 )
+
+
+_CURSOR = "SELECT event_id FROM desk_cursor WHERE name = 'events'"
+_NEW_EVENTS = "SELECT id, site, code, zone, received_at FROM events WHERE id > ? ORDER BY id LIMIT ?"
+_SITES_PER_UPSERT = 200  # 4 parameters each
 
 
 class DeskError(ValueError):
@@ -170,6 +177,9 @@ class AlarmDesk:
     clock: Clock
     plans: Mapping[str, Sequence[PlanStep]] = field(default_factory=dict)
     listeners: list[Callable[[int], None]] = field(default_factory=list)
+    #: held around the desk's write transaction; the SQLite receiver passes the event store's
+    #: writer turn here, so the store's commits wait their turn instead of busy-sleeping
+    write_gate: Callable[[], AbstractAsyncContextManager[object]] = contextlib.nullcontext
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self.listeners:
@@ -177,22 +187,29 @@ class AlarmDesk:
 
     # -- alarms from events -------------------------------------------------------------
     async def process(self, batch: int = 500) -> list[int]:
-        """Apply every stored event after the cursor; returns the alarms that changed."""
+        """Apply every stored event after the cursor; returns the alarms that changed.
+
+        The new events are read before the write transaction (readers do not block the event
+        store's commits); inside it, a site's state is written once per pass and only events
+        that raise an alarm, or that join a site's open alarm, take further statements.
+        """
         changed: list[int] = []
         while True:
-            async with self.db.transaction() as tx:
+            row = await self.db.one(_CURSOR)
+            seen = int(row[0]) if row else 0
+            events = await self.db.all(_NEW_EVENTS, (seen, batch))
+            if not events:
+                break
+            async with self.write_gate(), self.db.transaction() as tx:
                 # claim the cursor row first: a second process (or task) waits here, then
                 # reads the cursor this one moved, so no event is applied twice
                 await tx.execute("UPDATE desk_cursor SET event_id = event_id WHERE name = 'events'")
-                row = await tx.one("SELECT event_id FROM desk_cursor WHERE name = 'events'")
+                row = await tx.one(_CURSOR)
                 cursor = int(row[0]) if row else 0
-                events = await tx.all(
-                    "SELECT id, site, code, zone, received_at FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                    (cursor, batch),
-                )
-                for event in events:
-                    alarm_id = await self._apply(tx, *event)
-                    if alarm_id is not None and alarm_id not in changed:
+                if cursor != seen:  # another desk moved it after our read
+                    events = await tx.all(_NEW_EVENTS, (cursor, batch))
+                for alarm_id in await self._apply_all(tx, events):
+                    if alarm_id not in changed:
                         changed.append(alarm_id)
                 if events:
                     await tx.execute(
@@ -206,6 +223,31 @@ class AlarmDesk:
             self._changed(alarm_id)
         return changed
 
+    async def _apply_all(self, tx: Tx, events: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Apply events in order, with the same outcome as applying them one by one."""
+        if not events:
+            return []
+        rows = await tx.all("SELECT site FROM alarms WHERE closed_at IS NULL")
+        open_sites = {str(r[0]) for r in rows}
+        states: dict[str, tuple[str | None, str | None, str]] = {}  # site -> armed, armed_at, last
+        touched: list[int] = []
+        for event_id, site, code, zone, received in events:
+            upper = (code or "").upper()
+            armed = "armed" if upper in ARM_CODES else "disarmed" if upper in DISARM_CODES else None
+            before = states.get(site)
+            if armed is None and before is not None:
+                states[site] = (before[0], before[1], received)
+            else:
+                states[site] = (armed, received if armed else None, received)
+            if alarm_class(code) is None and site not in open_sites:
+                continue  # a signal for a site without an open alarm changes no alarm
+            alarm_id = await self._apply(tx, event_id, site, code, zone, received)
+            if alarm_id is not None:
+                open_sites.add(site)
+                touched.append(alarm_id)
+        await self._note_sites(tx, states)
+        return touched
+
     async def _apply(
         self,
         tx: Tx,
@@ -215,7 +257,6 @@ class AlarmDesk:
         zone: str | None,
         received: str,
     ) -> int | None:
-        await self._note_site(tx, site, code, received)
         cls = alarm_class(code)
         what = f"{code or '?'}{f' zone {zone}' if zone else ''}"
         if cls is not None:
@@ -233,17 +274,20 @@ class AlarmDesk:
             )
         return current.id
 
-    async def _note_site(self, tx: Tx, site: str, code: str | None, received: str) -> None:
-        upper = (code or "").upper()
-        armed = "armed" if upper in ARM_CODES else "disarmed" if upper in DISARM_CODES else None
-        await tx.execute(
-            "INSERT INTO site_state (site, armed, armed_at, last_event_at) VALUES (?, COALESCE(?,"
-            " 'unknown'), ?, ?)"
-            " ON CONFLICT(site) DO UPDATE SET last_event_at = excluded.last_event_at,"
-            " armed = COALESCE(CAST(? AS TEXT), site_state.armed), armed_at = CASE WHEN CAST(? AS TEXT)"
-            " IS NULL THEN site_state.armed_at ELSE excluded.armed_at END",
-            (site, armed, received if armed else None, received, armed, armed),
-        )
+    async def _note_sites(self, tx: Tx, states: Mapping[str, tuple[str | None, str | None, str]]) -> None:
+        """Each site's last event time, and its arming from its last arm/disarm event (if any)."""
+        items = list(states.items())
+        for start in range(0, len(items), _SITES_PER_UPSERT):
+            chunk = items[start : start + _SITES_PER_UPSERT]
+            values = ",".join(["(?,?,?,?)"] * len(chunk))
+            await tx.execute(
+                f"INSERT INTO site_state (site, armed, armed_at, last_event_at) VALUES {values}"  # noqa: S608
+                " ON CONFLICT(site) DO UPDATE SET last_event_at = excluded.last_event_at,"
+                " armed = CASE WHEN excluded.armed_at IS NULL THEN site_state.armed ELSE excluded.armed END,"
+                " armed_at = CASE WHEN excluded.armed_at IS NULL THEN site_state.armed_at"
+                " ELSE excluded.armed_at END",
+                [v for site, (armed, at, last) in chunk for v in (site, armed or "unknown", at, last)],
+            )
 
     async def site_states(self) -> dict[str, SiteState]:
         rows = await self.db.all("SELECT site, armed, armed_at, last_event_at FROM site_state")

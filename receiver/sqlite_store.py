@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,19 +18,42 @@ from receiver.store import (
     Result,
     batches,
     insert_sql,
+    outcomes,
     utcnow,
 )
 
 __all__ = ["SqliteEventStore"]
 
+Insert = tuple[str, list[object]]  # one multi-row INSERT and its parameters
+
+
+def _commit_batch(conn: sqlite3.Connection, inserts: Sequence[Insert]) -> dict[str, int]:
+    """On the connection's thread: the INSERTs and their COMMIT, as one hop from the event loop."""
+    inserted: dict[str, int] = {}
+    try:
+        for sql, params in inserts:
+            rows = conn.execute(sql, params).fetchall()
+            inserted |= {str(dedup): int(row_id) for row_id, dedup in rows}
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return inserted
+
 
 class SqliteEventStore(EventStore):
-    """A committed event survives power loss; the store is the only writer on its connection."""
+    """A committed event survives power loss; the store is the only writer on its connection.
+
+    ``writer_turn`` is held while a batch is written; SQLite has one writer per database file,
+    so another writer of this process (the alarm desk) holds it too and the two take turns at
+    once, instead of meeting SQLite's busy handler (which sleeps 1 ms and more).
+    """
 
     def __init__(self, path: Path, clock: Clock = utcnow) -> None:
         super().__init__(clock)
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self.writer_turn = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteEventStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,19 +78,32 @@ class SqliteEventStore(EventStore):
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
         received = self.clock().isoformat()
-        inserted: dict[str, int] = {}
-        try:
-            for chunk in batches(events):
-                params = [v for event in chunk for v in event.values(received)]
-                rows = await self.db.execute_fetchall(insert_sql(len(chunk)), params)
-                inserted |= {str(dedup): int(row_id) for row_id, dedup in rows}
-            await self.db.commit()
-        except BaseException:
-            await self.db.rollback()
-            raise
+        inserts: list[Insert] = []
+        dedups: list[str] = []
+        for chunk in batches(events):
+            params: list[object] = []
+            for event in chunk:
+                row = event.values(received)
+                params += row
+                dedups.append(str(row[-1]))  # the dedup column comes last
+            inserts.append((insert_sql(len(chunk)), params))
+        db = self.db
+        async with self.writer_turn:
+            # aiosqlite runs each call on the connection's own thread; one call, one hop
+            inserted: dict[str, int] = await db._execute(  # type: ignore[no-untyped-call]
+                _commit_batch, db._conn, inserts
+            )
         for event_id in sorted(inserted.values()):
             self.notify_added(event_id)
-        return await self.outcomes(events, inserted)
+        if len(inserted) == len(events):
+            return [(inserted[d], False) for d in dedups]
+        missing = sorted({d for d in dedups if d not in inserted})
+        earlier: dict[str, int] = {}
+        if missing:
+            marks = ",".join("?" * len(missing))
+            rows = await self._rows(f"SELECT dedup, id FROM events WHERE dedup IN ({marks})", missing)  # noqa: S608
+            earlier = {str(d): int(i) for d, i in rows}
+        return outcomes(dedups, inserted, earlier)
 
     async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.db.execute(query, tuple(args)) as cur:

@@ -5,30 +5,36 @@ The simulator listens for actions on ``wachter/v1/<site>/sim/<device>`` (JSON
 a running demo, and announces its devices and their actions on the retained topic
 ``wachter/v1/<site>/sim/online`` (JSON ``{"panic-hall": ["press", ...], ...}``).
 
-Devices that a real driver serves (``hardware``, e.g. the GPIO driver on mock pins) are acted
-on at the pin; facts the hardware cannot produce (a wired contact's battery, a device going
-offline) and contract faults (duplicate, malformed payloads) are published here directly.
+Devices that a real driver serves (``hardware``: the GPIO driver on mock pins, the intercom
+driver on a staged camera) are acted on at the pin or in front of the lens; facts the hardware
+cannot produce (a wired contact's battery, a device going offline) and contract faults
+(duplicate, malformed payloads) are published here directly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
 import aiomqtt
 from pydantic import BaseModel, ConfigDict
 
 from config.site import Device, DeviceType, Site
+from drivers.broker import Backoff
+from drivers.intercom import Intercom, IntercomSettings, site_intercoms
+from drivers.intercom.stage import Stage
 from protocol import mqtt
 
-__all__ = ["DEVICE_VERBS", "Hardware", "SimAction", "SimulatedSite", "Verb", "sim_topic", "verbs_for"]
+__all__ = ["DEVICE_VERBS", "Hardware", "SimAction", "SimulatedSite", "StagedIntercoms", "Verb", "sim_topic",
+           "verbs_for"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,55 @@ class Hardware(Protocol):
     devices: frozenset[str]
 
     def act(self, device: str, action: SimAction) -> bool: ...
+
+
+class StagedIntercoms:
+    """Every intercom of the site served by the real intercom driver, each on a staged camera.
+
+    ``person`` walks a figure in, ``motion`` sends something else past, ``masking`` covers the
+    lens, ``camera_lost`` pulls the cable; the driver's own video analysis makes the events, so
+    they come as late (masking: seconds) and with the score the real code gives.
+    """
+
+    def __init__(self, site: Site, *, pin_factory: Any = None, heartbeat: float = 30.0) -> None:
+        self.site = site
+        self.pin_factory = pin_factory
+        self.settings = IntercomSettings(heartbeat=heartbeat, backoff=Backoff(first=0.5, cap=1.0))
+        served = [d for d in site.devices if d.type is DeviceType.INTERCOM and d.source]
+        self.stages = {d.id: Stage() for d in served}
+        self.devices = frozenset(self.stages)
+        self.intercoms: dict[str, Intercom] = {}
+
+    def act(self, device: str, action: SimAction) -> bool:
+        """Stage ``action`` for the camera; False for what a camera cannot show (tamper, ...)."""
+        stage = self.stages.get(device)
+        intercom = self.intercoms.get(device)
+        if stage is None:
+            return False
+        verb = action.action
+        if verb == "doorbell":  # the action-URL path of the driver: event plus evidence burst
+            if intercom is None or intercom.link is None:
+                return False
+            intercom.ring()
+            return True
+        staged: dict[str, Callable[[], None]] = {
+            "person": stage.visitor, "motion": stage.pass_by,
+            "masking": stage.cover, "masking_restore": lambda: stage.cover(False),
+            "camera_lost": stage.unplug, "camera_restored": lambda: stage.unplug(False),
+        }
+        if verb not in staged:
+            return False
+        staged[verb]()
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The real driver for every staged intercom, until ``stop`` is set."""
+        async with asyncio.TaskGroup() as tg:
+            for device_id, stage in self.stages.items():
+                settings = dataclasses.replace(self.settings, capture_factory=stage.capture)
+                [intercom] = site_intercoms(self.site, settings, self.pin_factory, device_id)
+                self.intercoms[device_id] = intercom
+                tg.create_task(intercom.run(stop), name=f"intercom:{device_id}")
 
 
 def sim_topic(site: str, device: str) -> str:

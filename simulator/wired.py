@@ -4,6 +4,7 @@
 of a panic button), so every scenario that presses a button here also tests the driver. The
 simulator only moves the electrical level of a pin: a closed loop holds the line at its active
 level, an open loop (door open, wire cut, smoke relay tripped) lets it go to the idle level.
+The intercoms come along: the real intercom driver on staged cameras (``StagedIntercoms``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from gpiozero.pins.mock import MockFactory, MockPin
 
 from config.site import Device, DeviceType, Gpio, Site
 from drivers.gpio import check_pins, run_gpio
-from simulator.devices import SimAction
+from simulator.devices import SimAction, StagedIntercoms
 
 __all__ = ["WiredPins"]
 
@@ -59,7 +60,8 @@ def active_level(gpio: Gpio) -> bool:
 
 
 class WiredPins:
-    """Mock pins for every GPIO contact, panic button and smoke relay of the site."""
+    """Mock pins for every GPIO contact, panic button and smoke relay of the site, and the
+    staged cameras of its intercoms: the simulator's hardware, served by the real drivers."""
 
     def __init__(self, site: Site, *, heartbeat: float = 30.0) -> None:
         self.site = site
@@ -67,7 +69,8 @@ class WiredPins:
         self.factory = MockFactory()
         served = check_pins(site)  # sirens too: the driver drives their (mock) outputs
         self.wired: dict[str, Device] = {d.id: d for d in served if d.type in _SERVED}
-        self.devices = frozenset(d.id for d in served)
+        self.cameras = StagedIntercoms(site, pin_factory=self.factory, heartbeat=heartbeat)
+        self.devices = frozenset(d.id for d in served) | self.cameras.devices
         self.pins: dict[tuple[str, str], HeldPin] = {}
         for device in self.wired.values():
             self._create(device)
@@ -86,7 +89,9 @@ class WiredPins:
         return pin
 
     def act(self, device: str, action: SimAction) -> bool:
-        """Move the pin for ``action``; False when this device has no pin for it."""
+        """Move the pin (or stage the camera) for ``action``; False when the hardware cannot."""
+        if device in self.cameras.devices:
+            return self.cameras.act(device, action)
         spec = _PIN_FOR.get(action.action)
         wired = self.wired.get(device)
         if spec is None or wired is None or (device, spec[0]) not in self.pins:
@@ -98,7 +103,11 @@ class WiredPins:
         return True
 
     async def run(self, stop: asyncio.Event, *, stable_for: float = 0.02) -> None:
-        """The real driver, until ``stop`` is set."""
-        log.info("simulator: %d wired devices on mock pins, served by drivers.gpio", len(self.wired))
-        await run_gpio(self.site, pin_factory=self.factory, stop=stop, stable_for=stable_for,
-                       heartbeat=self.heartbeat)
+        """The real drivers, until ``stop`` is set."""
+        log.info("simulator: %d wired devices on mock pins, served by drivers.gpio; %d intercoms "
+                 "on staged cameras, served by drivers.intercom", len(self.wired), len(self.cameras.devices))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(run_gpio(self.site, pin_factory=self.factory, stop=stop, stable_for=stable_for,
+                                    heartbeat=self.heartbeat), name="gpio-driver")
+            if self.cameras.devices:
+                tg.create_task(self.cameras.run(stop), name="intercom-driver")

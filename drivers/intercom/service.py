@@ -22,16 +22,16 @@ from typing import Any, Literal
 from gpiozero import DigitalInputDevice
 
 from config.site import Device, DeviceType, Site
-from drivers.broker import Backoff, Broker
+from drivers.broker import Backoff, Broker, device_broker
 from drivers.cli import run_driver
 from drivers.debounce import Change, QualifiedInput
 from drivers.intercom.analysis import Analyser, Analysis, IntercomConfig
 from drivers.intercom.doorbell import DoorbellEndpoint
-from drivers.intercom.source import FrameSource
+from drivers.intercom.source import CaptureFactory, FrameSource
 from drivers.link import DeviceLink
 from protocol.mqtt import DeviceCommand, EventType
 
-__all__ = ["Intercom", "IntercomSettings", "add_parser", "run_intercom"]
+__all__ = ["Intercom", "IntercomSettings", "add_parser", "run_intercom", "site_intercoms"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class IntercomSettings:
     doorbell_port: int = 8089
     allow_query_token: bool = False
     stable_for: float = 0.05  # doorbell button debounce
+    capture_factory: CaptureFactory | None = None  # None: the camera of ``source:`` (see Stage)
 
 
 class Intercom:
@@ -133,7 +134,8 @@ class Intercom:
     def _worker(self, halt: threading.Event, loop: asyncio.AbstractEventLoop, queue: Any) -> None:
         """Worker thread: read, analyse, hand over; re-open with backoff when the source fails."""
         assert self.device.source is not None
-        source = FrameSource(self.device.source, realtime=self.settings.realtime)
+        s = self.settings
+        source = FrameSource(self.device.source, realtime=s.realtime, capture=s.capture_factory)
         attempt = 0
         try:
             while not halt.is_set():
@@ -189,6 +191,24 @@ class Intercom:
             self.link.snapshot(snap)
 
 
+def site_intercoms(
+    site: Site,
+    settings: IntercomSettings | None = None,
+    pin_factory: Any = None,
+    device_id: str | None = None,
+) -> list[Intercom]:
+    """The site's intercoms (or just ``device_id``), each on its own MQTT account when configured."""
+    broker = Broker.from_config(site.mqtt)
+    devices = [d for d in site.devices if d.type is DeviceType.INTERCOM and device_id in (None, d.id)]
+    if not devices:
+        raise ValueError(f"site {site.id} has no intercom {device_id or ''}".rstrip())
+    return [
+        Intercom(site.id, d, device_broker(site, broker, site.mqtt.device_username(d.id)),
+                 settings or IntercomSettings(), pin_factory)
+        for d in devices
+    ]
+
+
 async def run_intercom(
     site: Site,
     *,
@@ -198,11 +218,7 @@ async def run_intercom(
     device_id: str | None = None,
 ) -> None:
     """Serve every intercom of the site (or just ``device_id``) until ``stop`` is set."""
-    broker = Broker.from_config(site.mqtt)
-    devices = [d for d in site.devices if d.type is DeviceType.INTERCOM and device_id in (None, d.id)]
-    if not devices:
-        raise ValueError(f"site {site.id} has no intercom {device_id or ''}".rstrip())
-    intercoms = [Intercom(site.id, d, broker, settings or IntercomSettings(), pin_factory) for d in devices]
+    intercoms = site_intercoms(site, settings, pin_factory, device_id)
     async with asyncio.TaskGroup() as tg:
         for intercom in intercoms:
             tg.create_task(intercom.run(stop), name=f"intercom:{intercom.device.id}")

@@ -1,12 +1,16 @@
 """Frames from any ``cv2.VideoCapture`` spec (URL, file, USB index) or a ``synthetic:`` scene.
 
 Blocking by nature, so it runs in the worker thread. Open and read timeouts are bounded (the
-FFmpeg backend otherwise waits 30 s), so a dead camera is noticed well inside 10 s.
+FFmpeg backend otherwise waits 30 s), so a dead camera is noticed well inside 10 s. A capture
+that raises counts as a lost camera, never as a dead driver. ``capture`` replaces the camera
+itself (the simulator's staged camera): it is called with the spec on every (re-)open.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +22,12 @@ from numpy.typing import NDArray
 
 from drivers.intercom.synthetic import SyntheticCapture
 
-__all__ = ["Frame", "FrameSource"]
+__all__ = ["CaptureFactory", "Frame", "FrameSource"]
+
+log = logging.getLogger(__name__)
+
+# (spec) -> an object with cv2.VideoCapture's isOpened, get, read and release
+CaptureFactory = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -34,10 +43,13 @@ class Frame:
 class FrameSource:
     """Opens, reads and re-opens one source; ``read`` returns None when the stream has ended."""
 
-    def __init__(self, spec: str, *, realtime: bool = True, timeout: float = 4.0) -> None:
+    def __init__(
+        self, spec: str, *, realtime: bool = True, timeout: float = 4.0, capture: CaptureFactory | None = None
+    ) -> None:
         self.spec = spec
-        self.is_file = Path(spec).is_file()
-        self.synthetic = spec.startswith("synthetic:")
+        self.capture = capture
+        self.is_file = capture is None and Path(spec).is_file()
+        self.synthetic = capture is not None or spec.startswith("synthetic:")  # paced by its fps
         self.realtime = realtime  # pace files and synthetic scenes like a live camera
         self.timeout = timeout
         self._cap: Any = None
@@ -56,13 +68,11 @@ class FrameSource:
     def open(self) -> bool:
         """Try once; False when the device or URL is not there (the caller backs off)."""
         self.close()
-        if self.synthetic:
-            cap: Any = SyntheticCapture(self.spec.split(":", 1)[1])
-        else:
-            target: int | str = int(self.spec) if self.spec.isdigit() else self.spec
-            ms = int(self.timeout * 1000)
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-            cap = cv2.VideoCapture(target, cv2.CAP_ANY, params)
+        try:
+            cap = self._capture()
+        except Exception as exc:  # any camera failure is "not there", retried later
+            log.warning("video source did not open: %r", exc)
+            return False
         if not cap.isOpened():
             cap.release()
             return False
@@ -71,10 +81,24 @@ class FrameSource:
         self._start, self._base = time.monotonic(), self._next
         return True
 
+    def _capture(self) -> Any:
+        if self.capture is not None:
+            return self.capture(self.spec)
+        if self.synthetic:
+            return SyntheticCapture(self.spec.split(":", 1)[1])
+        target: int | str = int(self.spec) if self.spec.isdigit() else self.spec
+        ms = int(self.timeout * 1000)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+        return cv2.VideoCapture(target, cv2.CAP_ANY, params)
+
     def read(self) -> Frame | None:
         if self._cap is None:
             return None
-        ok, image = self._cap.read()
+        try:
+            ok, image = self._cap.read()
+        except Exception as exc:  # a camera that fails is a lost camera
+            log.warning("video source failed: %r", exc)
+            ok, image = False, None
         if not ok or image is None:
             self.close()
             return None
@@ -94,6 +118,9 @@ class FrameSource:
         return self._base + offset
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            try:
+                cap.release()
+            except Exception as exc:  # it is gone either way
+                log.warning("video source did not close cleanly: %r", exc)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -14,6 +16,7 @@ __all__ = ["BLOCK", "check_pad", "decrypt", "encrypt", "pad_length", "random_pad
 BLOCK = 16
 _IV = bytes(BLOCK)
 _FORBIDDEN_PAD = frozenset(b"|[]")
+_FORBIDDEN_BYTES = b"|[]"
 
 
 def pad_length(rest_length: int) -> int:
@@ -21,12 +24,39 @@ def pad_length(rest_length: int) -> int:
     return BLOCK - rest_length % BLOCK
 
 
+class _PadSource:
+    """os.urandom bytes without `|`, `[` and `]`, drawn 4 KiB at a time: every pad is fresh
+    CSPRNG output, used once, at the cost of one system call per ~250 messages."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._pos = 0
+
+    def take(self, length: int) -> bytes:
+        with self._lock:
+            if self._pos + length > len(self._pool):
+                self._pool = os.urandom(_POOL_SIZE).translate(None, _FORBIDDEN_BYTES)
+                self._pos = 0
+            start = self._pos
+            self._pos = start + length
+            return self._pool[start : start + length]
+
+
+_POOL_SIZE = 4096  # leaves far more than the 16 bytes a pad needs after the forbidden ones go
+_PADS = _PadSource()
+if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's pad bytes
+    os.register_at_fork(after_in_child=_PADS.__init__)
+
+
 def random_pad(length: int) -> bytes:
     """Pseudo-random pad bytes without `|`, `[` or `]`, fresh per message as the spec asks."""
-    out = bytearray()
-    while len(out) < length:
-        out.extend(b for b in os.urandom(length) if b not in _FORBIDDEN_PAD)
-    return bytes(out[:length])
+    if length > _POOL_SIZE // 2:  # not a pad size (1..16); kept correct for any length
+        out = b""
+        while len(out) < length:
+            out += os.urandom(length).translate(None, _FORBIDDEN_BYTES)
+        return out[:length]
+    return _PADS.take(length)
 
 
 def check_pad(pad: bytes, length: int) -> None:
@@ -37,13 +67,19 @@ def check_pad(pad: bytes, length: int) -> None:
         raise FrameFormatError("pad must not contain '|', '[' or ']'")
 
 
+@lru_cache(maxsize=4096)
+def _cipher(raw: bytes) -> Cipher[modes.CBC]:
+    """One AES-CBC/zero-IV cipher per key: each message still gets its own (en|de)cryptor."""
+    return Cipher(algorithms.AES(raw), modes.CBC(_IV))
+
+
 def encrypt(key: Dc09Key, plaintext: bytes) -> bytes:
     """AES-CBC, zero IV, no further padding (the caller already filled whole blocks)."""
-    encryptor = Cipher(algorithms.AES(key.raw), modes.CBC(_IV)).encryptor()
+    encryptor = _cipher(key.raw).encryptor()
     return encryptor.update(plaintext) + encryptor.finalize()
 
 
 def decrypt(key: Dc09Key, ciphertext: bytes) -> bytes:
     """Inverse of `encrypt`; ciphertext length must be a multiple of 16."""
-    decryptor = Cipher(algorithms.AES(key.raw), modes.CBC(_IV)).decryptor()
+    decryptor = _cipher(key.raw).decryptor()
     return decryptor.update(ciphertext) + decryptor.finalize()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -36,7 +35,8 @@ _REST = re.compile(
 )
 _XBLOCK = re.compile(r"\[([^\[\]]+)\]")
 _BARE = re.compile(rb'\s*"(ACK|NAK|DUH)"\s*')
-_HEX = frozenset(string.hexdigits.encode())
+_HEX_RUN = re.compile(rb"[0-9A-Fa-f]+")
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 
 def _text(raw: bytes, quirks: list[str]) -> str:
@@ -78,9 +78,9 @@ def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
 
 
 def _decrypt_rest(cipher_hex: bytes, account: str | None, keys: KeyLookup | None, quirks: list[str]) -> Rest:
-    if not cipher_hex or not _HEX.issuperset(cipher_hex) or len(cipher_hex) % (2 * BLOCK):
+    if not _HEX_RUN.fullmatch(cipher_hex) or len(cipher_hex) % (2 * BLOCK):
         raise FrameFormatError("encrypted block is not whole AES blocks of hex")
-    if any(c in b"abcdef" for c in cipher_hex) and "lowercase_hex" not in quirks:
+    if cipher_hex != cipher_hex.upper() and "lowercase_hex" not in quirks:  # hex digits only
         quirks.append("lowercase_hex")
     candidates = keys(account or "") if keys is not None else ()
     if not candidates:
@@ -90,7 +90,7 @@ def _decrypt_rest(cipher_hex: bytes, account: str | None, keys: KeyLookup | None
         tried = list(quirks)
         try:
             rest = _strip_pad(decrypt(key, ciphertext), tried)
-            if any(b < 0x20 or b == 0x7F for b in rest):
+            if _CONTROL.search(rest):
                 continue  # control bytes after the pad: wrong key
             parsed = _parse_rest(rest, tried)
         except FrameFormatError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import re
 
 from .cipher import check_pad, encrypt, pad_length, random_pad
@@ -17,7 +18,7 @@ _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]{0,7}")
 _UPPER_HEX = re.compile(r"[0-9A-F]+")
 _ANY_HEX = re.compile(r"[0-9A-Fa-f]+")
 _XDATA_ID = re.compile(r"[A-Z]")
-_TEXT_FORBIDDEN = frozenset("[]")
+_TEXT_FORBIDDEN = re.compile(r"[\[\]\x00-\x1f\x7f]")
 
 
 def _check_hex(name: str, value: str, low: int, high: int, *, echo: bool) -> None:
@@ -30,7 +31,7 @@ def _check_hex(name: str, value: str, low: int, high: int, *, echo: bool) -> Non
 
 def _check_text(name: str, value: str) -> bytes:
     """Text goes out as Windows-1252, the charset the 2013 x-data list names (reference A1.4)."""
-    if _TEXT_FORBIDDEN.intersection(value) or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+    if _TEXT_FORBIDDEN.search(value):
         raise FrameFormatError(f"{name} must not contain '[', ']' or control characters")
     try:
         return value.encode("cp1252")
@@ -91,7 +92,7 @@ def encode_body(msg: Message, key: Dc09Key | None = None, *, pad: bytes | None =
     if pad is None:
         pad = random_pad(size)
     check_pad(pad, size)
-    cipher_hex = encrypt(key, pad + rest).hex().upper().encode("ascii")
+    cipher_hex = binascii.hexlify(encrypt(key, pad + rest)).upper()
     return _header(msg, True) + b"[" + cipher_hex
 
 

@@ -50,7 +50,7 @@ def _fields(frame: bytes) -> tuple[int, bytes, bytes, list[str]]:
         crc_field, quirks = frame[:4], []
         if not _HEX.issuperset(crc_field):
             raise CrcError("CRC field is not four hex digits")
-        if any(c in b"abcdef" for c in crc_field):
+        if crc_field != crc_field.upper():  # hex digits only, so: a lower-case one
             quirks.append("lowercase_hex")
         return int(crc_field, 16), frame[4:8], frame[8:], quirks
     if len(frame) > 6 and frame[6:7] == b'"' and frame[2:3] == b"0":
@@ -62,7 +62,7 @@ def _length_candidates(field: bytes, quirks: list[str]) -> list[tuple[int, tuple
     """Possible length values: hex as specified, then decimal (Eldes, quirk Q3)."""
     if len(field) != 4 or not _HEX.issuperset(field):
         raise LengthError(f"length field {field.decode('latin-1')!r} is not four hex digits")
-    if any(c in b"abcdef" for c in field) and "lowercase_hex" not in quirks:
+    if field != field.upper() and "lowercase_hex" not in quirks:  # hex digits only
         quirks.append("lowercase_hex")
     out: list[tuple[int, tuple[str, ...]]] = [(int(field, 16), ())]
     if field.isdigit() and int(field) != out[0][0]:

@@ -50,15 +50,21 @@ class Received:
 class Recorder:
     """Subscribes to every device topic of a site and keeps what arrives, in order."""
 
-    def __init__(self, port: int, site: str = "test-home") -> None:
+    def __init__(
+        self, port: int, site: str = "test-home", username: str | None = None, password: str | None = None
+    ) -> None:
         self.port, self.site = port, site
+        self.username, self.password = username, password
         self.messages: list[Received] = []
         self._queue: asyncio.Queue[Received] = asyncio.Queue()
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Recorder:
-        self._client = aiomqtt.Client("127.0.0.1", self.port, protocol=aiomqtt.ProtocolVersion.V5)
+        self._client = aiomqtt.Client(
+            "127.0.0.1", self.port, username=self.username, password=self.password,
+            protocol=aiomqtt.ProtocolVersion.V5,
+        )
         await self._client.__aenter__()
         await self._client.subscribe(f"wachter/v1/{self.site}/device/#", qos=1)
         self._task = asyncio.create_task(self._pump())

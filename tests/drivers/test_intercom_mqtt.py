@@ -20,6 +20,9 @@ from gpiozero.pins.mock import MockFactory
 from config.site import Site
 from drivers.broker import Backoff
 from drivers.intercom import IntercomSettings, run_intercom
+from drivers.intercom.analysis import IntercomConfig
+from drivers.intercom.masking import MaskingConfig
+from drivers.intercom.stage import Stage
 from tests.broker import Mosquitto, free_port
 from tests.drivers.helpers import Received, Recorder, make_site
 from tests.drivers.scenes import astronaut, walk_in, write_avi
@@ -44,7 +47,7 @@ def site_for(url: str, source: str, gpio: dict[str, Any] | None = None) -> Site:
 
 @contextlib.asynccontextmanager
 async def intercom(site: Site, factory: Any = None, **kw: Any) -> AsyncIterator[None]:
-    settings = IntercomSettings(backoff=Backoff(first=5.0, cap=5.0), **kw)
+    settings = IntercomSettings(**{"backoff": Backoff(first=5.0, cap=5.0), **kw})
     stop = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
         task = tg.create_task(run_intercom(site, stop=stop, settings=settings, pin_factory=factory))
@@ -163,3 +166,33 @@ async def test_snapshot_command_and_gpio_doorbell(mosquitto: Mosquitto) -> None:
         bell.drive_high()
         ring = await event_of(rec, "doorbell")
         assert ring["device"] == "intercom-front"
+
+
+async def test_staged_camera_drives_the_real_driver(mosquitto: Mosquitto) -> None:
+    """The simulator's hook: person, masking, camera lost and restored, all found by the driver."""
+    stage = Stage()
+    analysis = IntercomConfig(masking=MaskingConfig(after=1.0, restore_after=0.5))
+    site = site_for(mosquitto.url, "synthetic:street")  # the stage replaces the scene
+    async with Recorder(mosquitto.port) as rec, intercom(
+        site, capture_factory=stage.capture, analysis=analysis, backoff=Backoff(first=0.2, cap=0.2)
+    ):
+        await rec.expect("intercom-front", "availability", skip=("state", "heartbeat", "snapshot"))
+        await asyncio.sleep(1.0)  # the motion detector learns the empty street
+        stage.visitor()
+        person = await event_of(rec, "person", timeout=5)
+        assert 0.6 <= person["score"] <= 1
+        check_burst(await snapshots(rec, person["id"]), person["id"], "person")
+        stage.cover()
+        await event_of(rec, "masking", timeout=5)
+        stage.cover(False)
+        await event_of(rec, "masking_restore", timeout=5)
+        stage.unplug()
+        await event_of(rec, "camera_lost", timeout=3)
+        stage.unplug(False)
+        await event_of(rec, "camera_restored", timeout=3)
+    events = {m.json()["id"]: m.json()["type"] for m in rec.messages if m.channel == "event"}
+    kinds = list(events.values())  # unconfirmed events come again after 3 s: one per id
+    assert kinds == ["motion", "person", "masking", "masking_restore", "camera_lost", "camera_restored"]
+    cameras = [m.json()["camera"] for m in rec.messages if m.channel == "state"]
+    assert [c for i, c in enumerate(cameras) if i == 0 or c != cameras[i - 1]] == [
+        "ok", "masked", "ok", "lost", "ok"]

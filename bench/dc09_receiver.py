@@ -167,9 +167,8 @@ def wachter_receiver(tmp: Path, accounts: list[str]) -> Iterator[tuple[int, Path
     """`wachter receiver` from flags, in its own process, with its store in ``tmp``."""
     port, db = _free_port(), tmp / "receiver.db"
     head = [sys.executable, "-m", "wachter.cli"]
-    if os.environ.get("XUV"):
-        head = [sys.executable, "-c", "import sys, uvloop; uvloop.install(); from wachter.cli import main;"
-                " sys.exit(main())"]
+    if os.environ.get("XINSTR"):
+        head = [sys.executable, "/tmp/instr_recv.py"]
     argv = [*head, "receiver", "--listen", f"tcp://127.0.0.1:{port}",
             "--store", f"sqlite://{db}", "--http-port", "0"]
     for account in accounts:
@@ -233,6 +232,9 @@ def _run(port: int, accounts: list[str], rate_cap: int, args: argparse.Namespace
          pool: ProcessPoolExecutor) -> Tally:
     per_sender = int(rate_cap * (args.warmup + args.seconds) / len(accounts)) + 1
     frames = _encode_all(accounts, per_sender, args.code, pool)  # timestamps: now
+    if os.environ.get("XUVGEN"):
+        import uvloop
+        return uvloop.run(_load(port, frames, args.warmup, args.seconds))
     return asyncio.run(_load(port, frames, args.warmup, args.seconds))
 
 

@@ -28,15 +28,23 @@ Insert = tuple[str, list[object]]  # one multi-row INSERT and its parameters
 
 
 def _commit_batch(conn: sqlite3.Connection, inserts: Sequence[Insert]) -> dict[str, int]:
-    """On the connection's thread: the INSERTs and their COMMIT, as one hop from the event loop."""
+    """On the connection's thread: the INSERTs and their COMMIT, as one hop from the event loop.
+
+    The connection is in autocommit mode, so a single INSERT (the usual case) is its own
+    transaction: SQLite commits it, durably, before the statement returns.
+    """
     inserted: dict[str, int] = {}
+    if len(inserts) == 1:
+        sql, params = inserts[0]
+        return {str(dedup): int(row_id) for row_id, dedup in conn.execute(sql, params).fetchall()}
+    conn.execute("BEGIN IMMEDIATE")
     try:
         for sql, params in inserts:
             rows = conn.execute(sql, params).fetchall()
             inserted |= {str(dedup): int(row_id) for row_id, dedup in rows}
-        conn.commit()
+        conn.execute("COMMIT")
     except BaseException:
-        conn.rollback()
+        conn.execute("ROLLBACK")
         raise
     return inserted
 
@@ -57,11 +65,10 @@ class SqliteEventStore(EventStore):
 
     async def __aenter__(self) -> SqliteEventStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)  # autocommit
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=FULL")
         await self._db.executescript(EVENTS_SCHEMA)
-        await self._db.commit()
         self.path.chmod(0o600)
         return self
 

@@ -29,6 +29,10 @@ class _PadSource:
     CSPRNG output, used once, at the cost of one system call per ~250 messages."""
 
     def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop the bytes drawn so far (in a forked child, which must not reuse them)."""
         self._lock = threading.Lock()
         self._pool = b""
         self._pos = 0
@@ -46,7 +50,7 @@ class _PadSource:
 _POOL_SIZE = 4096  # leaves far more than the 16 bytes a pad needs after the forbidden ones go
 _PADS = _PadSource()
 if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's pad bytes
-    os.register_at_fork(after_in_child=_PADS.__init__)
+    os.register_at_fork(after_in_child=_PADS.forget)
 
 
 def random_pad(length: int) -> bytes:

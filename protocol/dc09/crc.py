@@ -1,10 +1,15 @@
-"""CRC-16/ARC, the checksum every DC-09 implementation and real panel uses (reference A2)."""
+"""CRC-16/ARC, the checksum every DC-09 implementation and real panel uses (reference A2).
+
+The receiver computes it twice per frame (check and answer), so it comes from ``fastcrc``
+(compiled, ~0.1 µs per frame); the table-driven version below is the reference and the
+fallback where that package cannot be installed.
+"""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
-__all__ = ["crc16_arc"]
+__all__ = ["crc16_arc", "crc16_arc_python"]
 
 
 def _make_table() -> tuple[int, ...]:
@@ -20,32 +25,24 @@ def _make_table() -> tuple[int, ...]:
 _TABLE = _make_table()
 
 
-def _make_word_table() -> tuple[int, ...]:
-    """The register after two bytes: index = register ^ (the two bytes as a native 16-bit word).
-
-    A 16-bit register is shifted out completely by two bytes, so the new register depends only
-    on ``crc ^ word`` (low byte first); this halves the Python-level loop of the byte table.
-    """
-    t = _TABLE
-    table = [(t[lo] >> 8) ^ t[(hi ^ t[lo]) & 0xFF] for hi in range(256) for lo in range(256)]
-    if sys.byteorder == "big":  # memoryview.cast("H") reads the second byte as the low one
-        table = [table[((w & 0xFF) << 8) | (w >> 8)] for w in range(0x10000)]
-    return tuple(table)
-
-
-_WORDS = _make_word_table()
-
-
-def crc16_arc(data: bytes) -> int:
+def crc16_arc_python(data: bytes) -> int:
     """Return CRC-16/ARC (poly 0xA001 reflected, init 0); check value of b"123456789" is 0xBB3D."""
     crc = 0
-    words = _WORDS
-    n = len(data)
-    view = memoryview(data)
-    if n & 1:
-        view = view[: n - 1]
-    for word in view.cast("H"):
-        crc = words[crc ^ word]
-    if n & 1:
-        crc = (crc >> 8) ^ _TABLE[(crc ^ data[-1]) & 0xFF]
+    table = _TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
+
+
+def _compiled() -> Callable[[bytes], int] | None:
+    try:
+        from fastcrc import crc16
+    except ImportError:  # pragma: no cover - the dependency is declared; this is the safety net
+        return None
+    if crc16.arc(b"123456789") != 0xBB3D:  # pragma: no cover - never trust a checksum blindly
+        return None
+    return crc16.arc
+
+
+crc16_arc: Callable[[bytes], int] = _compiled() or crc16_arc_python
+"""CRC-16/ARC of ``data`` (see ``crc16_arc_python``), compiled when available."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,8 +26,10 @@ from tests.drivers.helpers import Recorder, make_site
 pytestmark = pytest.mark.broker
 DEVICES: list[dict[str, Any]] = [
     {"id": "door-front", "type": "contact", "name": "Front door", "zone": 10, "gpio": {"pin": 5}},
-    {"id": "intercom-front", "type": "intercom", "name": "Intercom", "zone": 40, "source": "synthetic:street"},
+    {"id": "intercom-front", "type": "intercom", "name": "Intercom", "zone": 40,
+     "source": "synthetic:street"},
 ]
+TOPIC = "wachter/v1/test-home/device/intercom-front"
 DRIVER_ID = re.compile(r"[0-9a-f]+-\d+")  # DeviceLink's ids; the direct publisher uses uuid4().hex
 
 
@@ -50,9 +53,11 @@ async def simulator(site: Site, url: str, *, real: bool) -> AsyncIterator[SiteRe
 
 
 async def next_event(rec: Recorder, timeout: float = 6.0) -> dict[str, Any]:
+    """The next event, confirmed as the agent does (else the driver repeats it every 3 s)."""
     r = await rec.expect("intercom-front", "event", timeout=timeout,
                          skip=("heartbeat", "state", "availability", "snapshot"))
     data: dict[str, Any] = r.json()
+    await rec.publish(f"{TOPIC}/confirm", json.dumps({"ids": [data["id"]]}))
     return data
 
 

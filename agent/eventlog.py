@@ -5,7 +5,10 @@ It lives in the agent's SQLite file beside the outbox and keeps the newest ``KEE
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,28 +35,30 @@ class LogLine:
 
 
 class EventLog:
-    """Appends to the agent database through the connection the outbox owns."""
+    """Appends to the agent database through the connection (and lock) the outbox owns."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self.db = db
+    def __init__(self, locked: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]) -> None:
+        self.locked = locked
         self._appended = 0
 
     async def setup(self) -> None:
-        await self.db.executescript(_SCHEMA)
+        async with self.locked() as db:
+            await db.executescript(_SCHEMA)
 
     async def append(self, ts: datetime, entries: list[tuple[str, str]]) -> None:
         if not entries:
             return
-        await self.db.executemany(
-            "INSERT INTO event_log (ts, kind, text) VALUES (?, ?, ?)",
-            [(ts.isoformat(), kind, text) for kind, text in entries],
-        )
-        self._appended += len(entries)
-        if self._appended >= 500:  # prune now and then, not on every step
-            self._appended = 0
-            await self.db.execute(
-                "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,)
+        async with self.locked() as db:
+            await db.executemany(
+                "INSERT INTO event_log (ts, kind, text) VALUES (?, ?, ?)",
+                [(ts.isoformat(), kind, text) for kind, text in entries],
             )
+            self._appended += len(entries)
+            if self._appended >= 500:  # prune now and then, not on every step
+                self._appended = 0
+                await db.execute(
+                    "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,)
+                )
 
 
 def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,
@@ -71,3 +76,13 @@ def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         rows = db.execute(query, (*args, limit)).fetchall()
     return [LogLine(r[0], datetime.fromisoformat(r[1]), r[2], r[3]) for r in reversed(rows)]
+
+
+def on_connection(db: aiosqlite.Connection) -> EventLog:
+    """An event log on a connection of its own (tests, tools): a trivial lock."""
+
+    @contextlib.asynccontextmanager
+    async def locked() -> AsyncIterator[aiosqlite.Connection]:
+        yield db
+
+    return EventLog(locked)

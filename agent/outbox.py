@@ -263,6 +263,12 @@ class Outbox:
             (key, value),
         )
 
+    @contextlib.asynccontextmanager
+    async def locked(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, for a neighbour table (the event log), under the outbox's lock."""
+        async with self._lock:
+            yield self.db
+
     async def get_meta(self, key: str) -> str | None:
         async with self._lock:
             return await self._get_meta(key)

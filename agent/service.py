@@ -22,6 +22,7 @@ from agent import panel
 from agent.discovery import discovery_messages
 from agent.eventlog import EventLog
 from agent.evidence import EvidenceRelay
+from agent.intake import acknowledge, manual_acks, urgent_first
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
 from agent.walktest import WalkTest, outcome
@@ -71,7 +72,7 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.outbox:
-            self.eventlog = EventLog(self.outbox.db)
+            self.eventlog = EventLog(self.outbox.locked)
             await self.eventlog.setup()
             stored = await self.outbox.get_meta("panel_state")
             if stored:
@@ -123,9 +124,10 @@ class Agent:
             certfile=str(conf.cert_file) if conf.cert_file else None,
             keyfile=str(conf.key_file) if conf.key_file else None,
         ) if tls else None
-        return aiomqtt.Client(
+        return manual_acks(aiomqtt.Client(
             url.hostname or "127.0.0.1",
             url.port or (8883 if tls else 1883),
+            queue_type=urgent_first(self.site),
             identifier=f"wachter-agent-{self.site.id}",
             clean_session=False,
             keepalive=conf.keepalive,
@@ -134,7 +136,7 @@ class Agent:
             timeout=10,
             tls_params=tls_params,
             will=aiomqtt.Will(self._availability_topic, b"offline", qos=1, retain=True),
-        )
+        ))
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         """One connection's life: announce, resume, then handle every message."""
@@ -144,6 +146,7 @@ class Agent:
                 tg.create_task(self._resume_after_settle(), name="resume")
                 async for message in client.messages:
                     await self._on_message(message)
+                    acknowledge(client, message)  # only now may the broker forget it
         except asyncio.CancelledError:
             await self._say_offline(client)
             raise
@@ -238,6 +241,7 @@ class Agent:
     async def _walk_test_command(self, cmd: mqtt.PanelCommand) -> None:
         user = _installer(self.site, cmd.code)
         if user is None:
+            log.warning("%s refused: not an installer's code", cmd.action)
             await self._notice("command_refused", {"reason": "walk test needs an admin code"})
             return
         async with self._lock:

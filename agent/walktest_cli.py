@@ -19,6 +19,7 @@ import aiomqtt
 from config.loader import ConfigError, load_site
 from config.site import Site
 from protocol import mqtt
+from protocol.mqtt_client import bounded
 
 __all__ = ["add_parser", "run_walktest", "write_report"]
 
@@ -39,7 +40,8 @@ async def run_walktest(site: Site, broker: str, code: str, *, timeout: float = 1
     """
     url = urlsplit(broker)
     done = done or asyncio.Event()
-    async with aiomqtt.Client(url.hostname or "127.0.0.1", url.port or 1883, timeout=10) as client:
+    client = aiomqtt.Client(url.hostname or "127.0.0.1", url.port or 1883, timeout=10)
+    async with bounded(client):
         await client.subscribe(mqtt.panel_topic(site.id, mqtt.Channel.EVENT), qos=1)
         await _send(client, site, "WALK_TEST_START", code)
         messages = client.messages.__aiter__()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from protocol import mqtt
+from protocol.mqtt_client import bounded
 from simulator.devices import SimAction, sim_topic
 
 __all__ = ["SimulatorNotFound", "find_site", "send_action", "send_panel"]
@@ -42,13 +43,13 @@ async def _find(client: aiomqtt.Client, device: str | None, timeout: float) -> t
 
 async def find_site(broker: str, timeout: float = 3.0) -> str:
     """The site id of the (first) simulator announcing itself on the broker."""
-    async with _client(broker, timeout) as client:
+    async with bounded(_client(broker, timeout)) as client:
         return (await _find(client, None, timeout))[0]
 
 
 async def send_action(broker: str, device: str, action: SimAction, timeout: float = 3.0) -> str:
     """Publish the action for ``device``; returns the site id of the simulator that has it."""
-    async with _client(broker, timeout) as client:
+    async with bounded(_client(broker, timeout)) as client:
         site, verbs = await _find(client, device, timeout)
         if action.action not in verbs:
             raise ValueError(f"{device} cannot {action.action}; it can {', '.join(verbs)}")
@@ -59,7 +60,7 @@ async def send_action(broker: str, device: str, action: SimAction, timeout: floa
 async def send_panel(broker: str, site: str, command: mqtt.PanelCommand,
                      timeout: float = 3.0) -> mqtt.PanelState | None:
     """Send a panel command; returns the panel state published after it (None if none came)."""
-    async with _client(broker, timeout) as client:
+    async with bounded(_client(broker, timeout)) as client:
         await client.subscribe(mqtt.panel_topic(site, mqtt.Channel.STATE), qos=1)
         await client.publish(mqtt.panel_topic(site, mqtt.Channel.SET), command.model_dump_json(), qos=1)
         state: mqtt.PanelState | None = None

@@ -47,7 +47,8 @@ class Mosquitto:
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {workdir}/\n{run_as_me()}{extra_conf}"
+            f"persistence true\npersistence_location {workdir}/\nset_tcp_nodelay true\n"
+            f"{run_as_me()}{extra_conf}"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

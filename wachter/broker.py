@@ -47,7 +47,7 @@ async def demo_broker(state_dir: Path, port: int) -> AsyncIterator[str]:
     if binary:
         conf = state_dir / "mosquitto.conf"
         conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\nset_tcp_nodelay true\n"
             f"persistence_location {state_dir}/\n{run_as_me()}"
         )
         log_file = (state_dir / "broker.log").open("ab")

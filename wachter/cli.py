@@ -46,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- services ---------------------------------------------------------------------------
 def cmd_agent(args: argparse.Namespace) -> int:
     from agent.service import Agent
-    from wachter.demo import _stop_on_signals
+    from wachter.signals import stop_on_signals
 
     try:
         site = load_site(Path(args.config))
@@ -54,7 +54,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         return _config_problem(exc)
 
     async def run() -> None:
-        await Agent(site).run(_stop_on_signals())
+        await Agent(site).run(stop_on_signals())
 
     return _run(run)
 
@@ -62,7 +62,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def cmd_receiver(args: argparse.Namespace) -> int:
     from receiver.flags import FlagError, config_from_flags
     from receiver.service import run_receiver
-    from wachter.demo import _stop_on_signals
+    from wachter.signals import stop_on_signals
 
     try:
         base = load_receiver(Path(args.config)) if args.config else None
@@ -74,7 +74,7 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> None:
-        await run_receiver(config, _stop_on_signals())
+        await run_receiver(config, stop_on_signals())
 
     return _run(run)
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import secrets
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from simulator.page import AlarmCentreApi, SimulatorPage
 from simulator.target import read_token
 from simulator.wired import WiredPins
 from wachter.broker import demo_broker
+from wachter.signals import cancel_firmly, stop_on_signals
 
 __all__ = ["DemoPorts", "demo_configs", "run_demo"]
 
@@ -83,7 +82,7 @@ def demo_configs(state_dir: Path, ports: DemoPorts, broker_url: str) -> tuple[Si
 
 
 async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None = None) -> None:
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     async with demo_broker(state_dir, ports.mqtt) as broker_url:
         site, receiver_config = demo_configs(state_dir, ports, broker_url)
@@ -106,7 +105,7 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
                     async with page:
                         _banner(site, receiver, broker_url, state_dir, credentials, page.url)
                         await stop.wait()
-                    sim.cancel()
+                    await cancel_firmly(sim)
             finally:
                 log.info("demo stopped")
 
@@ -151,12 +150,3 @@ def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path, cr
     print(f"  state                 {state_dir}", flush=True)
     print(f"Try: wachter sim press panic-hall --broker {broker_url}", flush=True)
     print("Ctrl-C stops everything.", flush=True)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop

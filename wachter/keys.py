@@ -146,6 +146,8 @@ def broker_conf(plan: KeyPlan) -> str:
         "# Wachter broker settings, made by `wachter keys mqtt`.\n"
         "per_listener_settings false\n"
         "allow_anonymous false\n"
+        "# a panic press must not wait for Nagle's algorithm (about 40 ms per hop)\n"
+        "set_tcp_nodelay true\n"
         f"password_file {b / 'passwd'}\n"
         f"acl_file {b / 'acl'}\n\n"
         f"{plain}"

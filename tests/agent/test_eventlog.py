@@ -10,14 +10,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from agent.eventlog import KEEP, EventLog, read_log
+from agent.eventlog import KEEP, on_connection, read_log
 
 T0 = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 
 
 async def _fill(path: Path, count: int) -> None:
     async with aiosqlite.connect(path) as db:
-        log = EventLog(db)
+        log = on_connection(db)
         await log.setup()
         for i in range(count):
             await log.append(T0 + timedelta(seconds=i), [("input", f"door-front: open #{i}")])

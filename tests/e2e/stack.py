@@ -17,6 +17,7 @@ from receiver.store import StoredEvent
 from simulator.control import send_action
 from simulator.devices import SimAction, SimulatedSite
 from wachter.demo import with_evidence_upload
+from wachter.signals import cancel_firmly
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 
@@ -92,7 +93,7 @@ async def running_stack(tmp: Path, broker_url: str, site: Site | None = None,
                 yield Stack(broker_url, receiver, agent, simulator)
             finally:
                 stop.set()
-                sim_task.cancel()
+                await cancel_firmly(sim_task)
                 async with asyncio.timeout(10):
                     await agent_task
 

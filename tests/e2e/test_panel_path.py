@@ -21,6 +21,7 @@ from simulator.control import send_action
 from simulator.devices import SimAction, SimulatedSite
 from tests.broker import Mosquitto
 from tests.e2e.stack import receiver_config, running_stack, wait_event, write_site_yaml
+from wachter.signals import cancel_firmly
 
 pytestmark = pytest.mark.broker
 SITE = "demo-home"
@@ -124,7 +125,7 @@ async def test_agent_killed_while_pending_alarms_once_at_the_original_deadline(
                 assert 0 <= late <= 2.0, late  # at the original deadline, not a new one
                 await asyncio.sleep(1.5)
                 assert len(await receiver.store.events(code="BA")) == 1
-                sim.cancel()
+                await cancel_firmly(sim)
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.wait(timeout=10)

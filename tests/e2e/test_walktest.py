@@ -17,6 +17,7 @@ pytestmark = pytest.mark.broker
 
 ACTION = {DeviceType.CONTACT: "open", DeviceType.PANIC: "press", DeviceType.SMOKE: "smoke",
           DeviceType.INTERCOM: "doorbell", DeviceType.KEYPAD: "tamper", DeviceType.SIREN: "tamper"}
+RESTORE = {"open": "close", "press": "release", "smoke": "smoke_clear", "tamper": "tamper_restore"}
 
 
 async def test_walk_test_ticks_off_every_device_and_reports_it(tmp_path: Path, mosquitto: Mosquitto) -> None:
@@ -27,10 +28,13 @@ async def test_walk_test_ticks_off_every_device_and_reports_it(tmp_path: Path, m
         async def installer() -> None:
             while "walk_test_started" not in seen:
                 await asyncio.sleep(0.05)
-            for device in site.devices:
+            for device in site.devices:  # trigger each device, then put it back as it was
                 await stack.act(device.id, ACTION[device.type])
+                if ACTION[device.type] in RESTORE:
+                    await stack.act(device.id, RESTORE[ACTION[device.type]])
                 if device.gpio and device.gpio.tamper_pin is not None:
                     await stack.act(device.id, "tamper")
+                    await stack.act(device.id, "tamper_restore")
 
         async with asyncio.TaskGroup() as tg:
             tg.create_task(installer())

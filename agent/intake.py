@@ -2,13 +2,14 @@
 
 The broker's QoS 1 acknowledgement (PUBACK) is sent only after the message's consequences are
 committed, so a ``kill -9`` in between makes the broker deliver it again instead of losing it.
-Under load, events from panic buttons skip the queue: a press never waits behind tamper noise.
+Under load, presses of panic buttons skip the queue: a press never waits behind tamper noise.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import json
 from asyncio import Queue
 
 import aiomqtt
@@ -36,13 +37,25 @@ def urgent_first(site: Site) -> type[Queue[aiomqtt.Message]]:
             return len(self._queue)
 
         def _put(self, item: aiomqtt.Message) -> None:
-            rank = 0 if item.topic.value in urgent else 1  # same rank keeps arrival order
+            rank = 0 if item.topic.value in urgent and _is_press(item) else 1  # same rank: FIFO
             heapq.heappush(self._queue, (rank, next(counter), item))
 
         def _get(self) -> aiomqtt.Message:
             return heapq.heappop(self._queue)[2]
 
     return UrgentFirst
+
+
+def _is_press(message: aiomqtt.Message) -> bool:
+    """Only the button itself jumps the queue; its tamper or battery reports keep their place."""
+    payload = message.payload
+    if not isinstance(payload, bytes | bytearray):
+        return False
+    try:
+        kind = json.loads(payload).get("type")
+    except (ValueError, AttributeError):
+        return False  # malformed: the agent rejects and counts it in its turn
+    return kind in (mqtt.EventType.PRESS, mqtt.EventType.RELEASE)
 
 
 def manual_acks(client: aiomqtt.Client) -> aiomqtt.Client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import aiomqtt
@@ -14,8 +15,13 @@ from protocol import mqtt
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "site.yaml"
 
 
-def _message(topic: str, n: int) -> aiomqtt.Message:
-    return aiomqtt.Message(topic, str(n).encode(), qos=1, retain=False, mid=n, properties=None)
+def _message(topic: str, n: int, kind: str = "tamper") -> aiomqtt.Message:
+    payload = json.dumps({"n": n, "type": kind}).encode()
+    return aiomqtt.Message(topic, payload, qos=1, retain=False, mid=n, properties=None)
+
+
+def _n(message: aiomqtt.Message) -> int:
+    return int(json.loads(bytes(message.payload))["n"])  # type: ignore[arg-type,unused-ignore]
 
 
 async def test_panic_events_first_everything_else_in_arrival_order() -> None:
@@ -25,13 +31,15 @@ async def test_panic_events_first_everything_else_in_arrival_order() -> None:
     state = mqtt.device_topic(site.id, "door-front", mqtt.Channel.STATE)
     panic = mqtt.device_topic(site.id, "panic-hall", mqtt.Channel.EVENT)
     holdup = mqtt.device_topic(site.id, "panic-bedroom", mqtt.Channel.EVENT)
-    for n, topic in enumerate([tamper, state, tamper, panic, tamper, holdup]):
-        queue.put_nowait(_message(topic, n))
-    assert not queue.empty() and queue.qsize() == 6
-    order = [int(bytes(queue.get_nowait().payload)) for _ in range(6)]  # type: ignore[arg-type]
-    assert order == [3, 5, 0, 1, 2, 4]
+    sequence = [(tamper, "tamper"), (state, "state"), (tamper, "tamper"), (panic, "press"),
+                (panic, "tamper"), (holdup, "press"), (holdup, "release")]
+    for n, (topic, kind) in enumerate(sequence):
+        queue.put_nowait(_message(topic, n, kind))
+    assert not queue.empty() and queue.qsize() == 7
+    order = [_n(queue.get_nowait()) for _ in range(7)]
+    assert order == [3, 5, 6, 0, 1, 2, 4]  # presses first; a panic button's tamper keeps its place
     assert queue.empty()
     waiter = asyncio.ensure_future(queue.get())
     await asyncio.sleep(0)
     queue.put_nowait(_message(tamper, 9))
-    assert int(bytes((await asyncio.wait_for(waiter, 1)).payload)) == 9  # type: ignore[arg-type]
+    assert _n(await asyncio.wait_for(waiter, 1)) == 9

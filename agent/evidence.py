@@ -24,6 +24,7 @@ from paho.mqtt.properties import Properties
 
 from config.site import Site
 from protocol import mqtt
+from protocol.mqtt_client import bounded
 
 __all__ = ["EvidenceRelay"]
 
@@ -97,7 +98,7 @@ class EvidenceRelay:
         backoff = 0.5
         while True:
             try:
-                async with self._client() as client:
+                async with bounded(self._client()) as client:
                     await client.subscribe(mqtt.site_filter(self.site.id, mqtt.Channel.SNAPSHOT), qos=1)
                     backoff = 0.5
                     async for message in client.messages:

@@ -30,6 +30,7 @@ from agent.watchdog import watchdog_loop
 from config.pins import verify_pin
 from config.site import DeviceType, Site, User
 from protocol import mqtt
+from protocol.mqtt_client import bounded
 
 __all__ = ["Agent"]
 
@@ -101,7 +102,7 @@ class Agent:
         backoff, lost_at = 0.5, None
         while True:
             try:
-                async with self._mqtt_client() as client:
+                async with bounded(self._mqtt_client()) as client:
                     self._client, backoff, lost_at = client, 0.5, None
                     if BROKER_FAULT in self.faults:
                         self._fault(BROKER_FAULT, False)

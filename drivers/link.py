@@ -42,6 +42,7 @@ from protocol.mqtt import (
     decode,
     device_topic,
 )
+from protocol.mqtt_client import bounded
 
 __all__ = ["CommandHandler", "DeviceLink", "LinkCounters", "Snapshot"]
 
@@ -197,7 +198,7 @@ class DeviceLink:
         attempt = 0
         while not self._stopping.is_set():
             try:
-                async with self._client() as client:
+                async with bounded(self._client()) as client:
                     attempt = 0
                     await self._session(client)
                     return

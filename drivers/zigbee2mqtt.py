@@ -30,6 +30,7 @@ from drivers.broker import Backoff, Broker, device_broker
 from drivers.cli import run_driver
 from drivers.link import DeviceLink
 from protocol.mqtt import EventType
+from protocol.mqtt_client import bounded
 
 __all__ = ["Reading", "ZigbeeDevice", "add_parser", "run_zigbee2mqtt", "translate"]
 
@@ -157,18 +158,20 @@ class ZigbeeDevice:
             await self.close(f"silent for more than {self.max_silence:g}s")
 
 
-async def _read(source: Broker, base_topic: str, devices: dict[str, ZigbeeDevice], backoff: Backoff) -> None:
+async def _read(source: Broker, base_topic: str, devices: dict[str, ZigbeeDevice], backoff: Backoff,
+                ready: asyncio.Event) -> None:
     """Follow Zigbee2MQTT's topics, reconnecting forever (the owner cancels)."""
     attempt = 0
     prefix = base_topic.rstrip("/") + "/"
     while True:
         try:
-            async with aiomqtt.Client(source.host, source.port, username=source.username,
+            async with bounded(aiomqtt.Client(source.host, source.port, username=source.username,
                                       password=source.password, keepalive=source.keepalive,
                                       timeout=10, tls_params=source.tls_params(),
-                                      identifier=f"wachter-zigbee2mqtt-{id(devices):x}") as client:
+                                      identifier=f"wachter-zigbee2mqtt-{id(devices):x}")) as client:
                 attempt = 0
                 await client.subscribe(prefix + "#", qos=1)
+                ready.set()
                 async for message in client.messages:
                     name = message.topic.value.removeprefix(prefix)
                     payload = message.payload if isinstance(message.payload, bytes) else b""
@@ -192,8 +195,10 @@ async def _supervise(devices: dict[str, ZigbeeDevice], every: float) -> None:
 async def run_zigbee2mqtt(site: Site, *, stop: asyncio.Event, source: Broker | None = None,
                           base_topic: str = "zigbee2mqtt", heartbeat: float = 30.0,
                           check_every: float = 5.0, backoff: Backoff | None = None,
-                          clock: Callable[[], float] = time.monotonic) -> None:
-    """Serve every ``zigbee`` device of the site until ``stop`` is set."""
+                          clock: Callable[[], float] = time.monotonic,
+                          ready: asyncio.Event | None = None) -> None:
+    """Serve every ``zigbee`` device of the site until ``stop`` is set; ``ready`` is set once
+    Zigbee2MQTT's topics are subscribed (what it says before that is not heard)."""
     base = Broker.from_config(site.mqtt)
     devices = {
         d.zigbee.friendly_name: ZigbeeDevice(
@@ -210,7 +215,8 @@ async def run_zigbee2mqtt(site: Site, *, stop: asyncio.Event, source: Broker | N
         for device in devices.values():
             await device.open()  # online from the start: each gets max_silence to speak
         async with asyncio.TaskGroup() as tg:
-            reader = tg.create_task(_read(source, base_topic, devices, backoff or Backoff()),
+            reader = tg.create_task(_read(source, base_topic, devices, backoff or Backoff(),
+                                          ready or asyncio.Event()),
                                     name="zigbee2mqtt-read")
             watcher = tg.create_task(_supervise(devices, check_every), name="zigbee2mqtt-supervise")
             await stop.wait()

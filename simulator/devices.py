@@ -32,6 +32,7 @@ from drivers.broker import Backoff
 from drivers.intercom import Intercom, IntercomSettings, site_intercoms
 from drivers.intercom.stage import Stage
 from protocol import mqtt
+from protocol.mqtt_client import bounded
 
 __all__ = ["DEVICE_VERBS", "Hardware", "SimAction", "SimulatedSite", "StagedIntercoms", "Verb", "sim_topic",
            "verbs_for"]
@@ -203,7 +204,7 @@ class SimulatedSite:
         backoff = 0.5
         while True:
             try:
-                async with self._client() as client:
+                async with bounded(self._client()) as client:
                     await self._announce(client)
                     backoff = 0.5
                     async with asyncio.TaskGroup() as tg:

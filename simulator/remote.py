@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from protocol import mqtt
+from protocol.mqtt_client import bounded
 from simulator.devices import SimAction, sim_topic
 
 __all__ = ["SiteRemote"]
@@ -68,8 +69,8 @@ class SiteRemote:
         ident = f"wachter-scenario-{secrets.token_hex(3)}"
         while True:
             try:
-                async with aiomqtt.Client(self.url.hostname or "127.0.0.1", self.url.port or 1883,
-                                          identifier=ident, timeout=5) as client:
+                async with bounded(aiomqtt.Client(self.url.hostname or "127.0.0.1", self.url.port or 1883,
+                                          identifier=ident, timeout=5)) as client:
                     await client.subscribe(mqtt.panel_topic(self.site, mqtt.Channel.STATE), qos=1)
                     await client.subscribe(mqtt.site_filter(self.site, mqtt.Channel.AVAILABILITY), qos=1)
                     if self._journal:

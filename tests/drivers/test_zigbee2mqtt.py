@@ -105,10 +105,11 @@ class Clock:
 
 @asynccontextmanager
 async def adapter(site: Site, clock: Clock) -> AsyncIterator[None]:
-    stop = asyncio.Event()
+    stop, ready = asyncio.Event(), asyncio.Event()
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(run_zigbee2mqtt(site, stop=stop, check_every=0.05, clock=clock))
+        tg.create_task(run_zigbee2mqtt(site, stop=stop, check_every=0.05, clock=clock, ready=ready))
         try:
+            await asyncio.wait_for(ready.wait(), 10)  # subscribed to Zigbee2MQTT's topics
             yield
         finally:
             stop.set()

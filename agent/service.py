@@ -22,7 +22,7 @@ from agent import panel
 from agent.discovery import discovery_messages
 from agent.eventlog import EventLog
 from agent.evidence import EvidenceRelay
-from agent.intake import acknowledge, manual_acks, urgent_first
+from agent.intake import acknowledge, manual_acks
 from agent.outbox import Outbox, PendingReport
 from agent.transmitter import Transmitter
 from agent.walktest import WalkTest, outcome
@@ -128,7 +128,6 @@ class Agent:
         return manual_acks(aiomqtt.Client(
             url.hostname or "127.0.0.1",
             url.port or (8883 if tls else 1883),
-            queue_type=urgent_first(self.site),
             identifier=f"wachter-agent-{self.site.id}",
             clean_session=False,
             keepalive=conf.keepalive,

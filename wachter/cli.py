@@ -124,23 +124,30 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
 def _optional_parsers(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], wanted: str | None
 ) -> None:
-    """Tools that live in their own modules register themselves here."""
+    """Tools that live in their own modules register themselves here. Heavy ones (the
+    simulator and the drivers pull in OpenCV, gpiozero) load only when asked for, so that
+    `wachter agent` stays small on a Raspberry Pi."""
     from agent import log_cli, walktest_cli
     from config import check
-    from drivers import gpio, zigbee2mqtt
-    from simulator import cli as sim_cli
     from wachter import dc09_cli, keys
 
-    check.add_parser(sub)
-    keys.add_parser(sub)
-    dc09_cli.add_parser(sub)
-    sim_cli.add_parser(sub)
-    log_cli.add_parser(sub)
-    walktest_cli.add_parser(sub)
-    gpio.add_parser(sub)
-    zigbee2mqtt.add_parser(sub)
-    if wanted is None or wanted in ("intercom", "-h", "--help"):
-        from drivers import intercom  # OpenCV takes a third of a second to import
+    for module in (check, keys, dc09_cli, log_cli, walktest_cli):
+        module.add_parser(sub)
+    everything = wanted is None or wanted in ("-h", "--help")
+    if everything or wanted == "sim":
+        from simulator import cli as sim_cli
+
+        sim_cli.add_parser(sub)
+    if everything or wanted == "gpio":
+        from drivers import gpio
+
+        gpio.add_parser(sub)
+    if everything or wanted == "zigbee2mqtt":
+        from drivers import zigbee2mqtt
+
+        zigbee2mqtt.add_parser(sub)
+    if everything or wanted == "intercom":
+        from drivers import intercom
 
         intercom.add_parser(sub)
 

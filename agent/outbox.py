@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,8 +149,9 @@ class Outbox:
         *,
         panel_state: str | None = None,
         seen: tuple[str, str] | None = None,
+        also_seen: Sequence[tuple[str, str]] = (),
     ) -> list[int]:
-        """Atomically queue reports, store the panel state and mark a device event as seen."""
+        """Atomically queue reports, store the panel state and mark device events as seen."""
         now = datetime.now(UTC).isoformat()
         ids: list[int] = []
         async with self._transaction(durable=True) as db:
@@ -164,9 +165,11 @@ class Outbox:
                 ids.append(int(cur.lastrowid or 0))
             if panel_state is not None:
                 await self._set_meta("panel_state", panel_state)
-            if seen is not None:
-                await db.execute(
-                    "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)", (*seen, now)
+            marks = [*([seen] if seen is not None else []), *also_seen]
+            if marks:
+                await db.executemany(
+                    "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
+                    [(*mark, now) for mark in marks],
                 )
         return ids
 

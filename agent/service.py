@@ -40,6 +40,7 @@ RECONNECT_MAX = 2.0  # an alarm system reconnects fast; a local broker costs not
 OUTBOX_FAULT = "outbox cannot be written"
 BROKER_FAULT = "MQTT broker unreachable"
 BROKER_GRACE = timedelta(seconds=10)  # a blip is not a fault; 10 s is well inside 30 s
+BATCH_MAX = 64  # device events committed together when they queue up under load
 RESUME_SETTLE = 0.5  # seconds to let retained device states arrive before resuming
 
 
@@ -145,8 +146,10 @@ class Agent:
                 await self._on_connect(client)
                 tg.create_task(self._resume_after_settle(), name="resume")
                 async for message in client.messages:
-                    await self._on_message(message)
-                    acknowledge(client, message)  # only now may the broker forget it
+                    batch = [message, *_queued(client, BATCH_MAX - 1)]
+                    await self._on_batch(batch)
+                    for handled in batch:
+                        acknowledge(client, handled)  # only now may the broker forget it
         except asyncio.CancelledError:
             await self._say_offline(client)
             raise
@@ -206,6 +209,53 @@ class Agent:
             await self.apply(panel.DeviceAvailability(ref.device, online))
         elif ref.channel is mqtt.Channel.STATE:
             self._retained[ref.device] = mqtt.decode(mqtt.DeviceState, payload)
+
+    async def _on_batch(self, batch: list[aiomqtt.Message]) -> None:
+        """Device events that queued up while we were busy are stepped one by one but committed
+        together (one fsync), in arrival order; anything else is handled on its own, in order."""
+        events: list[mqtt.DeviceEvent] = []
+        for message in batch:
+            event = self._batchable(message)
+            if event is not None:
+                events.append(event)
+                continue
+            await self._device_events(events)
+            events = []
+            await self._on_message(message)
+        await self._device_events(events)
+
+    def _batchable(self, message: aiomqtt.Message) -> mqtt.DeviceEvent | None:
+        """A valid device event outside a walk test; anything else (or bad) takes the slow path,
+        which rejects and counts it."""
+        if self.walktest is not None or not isinstance(message.payload, bytes | bytearray):
+            return None
+        try:
+            ref = mqtt.parse_topic(message.topic.value)
+            if ref.channel is not mqtt.Channel.EVENT or self.site.device(ref.device or "") is None:
+                return None
+            event = mqtt.decode(mqtt.DeviceEvent, bytes(message.payload))
+        except mqtt.ContractError:
+            return None
+        return event if event.device == ref.device else None
+
+    async def _device_events(self, events: list[mqtt.DeviceEvent]) -> None:
+        if not events:
+            return
+        fresh: list[mqtt.DeviceEvent] = []
+        for event in events:
+            duplicate = any(e.device == event.device and e.id == event.id for e in fresh)
+            if duplicate or await self.outbox.was_seen(event.device, event.id):
+                self.counters["duplicate_event"] += 1
+            else:
+                fresh.append(event)
+        if fresh:
+            await self.apply_all([panel.DeviceInput(e.device, e.type, e.score, e.held_ms) for e in fresh],
+                                 seen=[(e.device, e.id) for e in fresh])
+        for event in events:
+            await self._publish(
+                mqtt.device_topic(self.site.id, event.device, mqtt.Channel.CONFIRM),
+                mqtt.EventConfirmation(ids=[event.id]).model_dump_json(),
+            )
 
     async def _device_event(self, event: mqtt.DeviceEvent) -> None:
         if await self.outbox.was_seen(event.device, event.id):
@@ -303,6 +353,22 @@ class Agent:
                 self._deadline_changed.set()
         await self._perform(actions)
 
+    async def apply_all(self, inputs: list[panel.Input], *, seen: list[tuple[str, str]]) -> None:
+        """Several steps of the core, one commit for all of them, then their effects."""
+        async with self._lock:
+            now = self.clock()
+            before = panel.next_deadline(self.state)
+            actions: list[panel.Action] = []
+            entries: list[tuple[str, str]] = []
+            for event in inputs:
+                self.state, more = panel.step(self.site, self.state, event, now)
+                actions += more
+                entries += _log_entries(_describe_input(event), more)
+            await self._commit(actions, now, also_seen=seen, entries=entries)
+            if panel.next_deadline(self.state) != before:
+                self._deadline_changed.set()
+        await self._perform(actions)
+
     async def _resume_after_settle(self) -> None:
         """After (re)connecting, evaluate what changed while we were away, once."""
         await asyncio.sleep(RESUME_SETTLE)
@@ -314,13 +380,16 @@ class Agent:
         await self._perform(actions)
 
     async def _commit(self, actions: list[panel.Action], now: datetime, *,
-                      seen: tuple[str, str] | None = None, cause: str | None = None) -> None:
+                      seen: tuple[str, str] | None = None, cause: str | None = None,
+                      also_seen: list[tuple[str, str]] | None = None,
+                      entries: list[tuple[str, str]] | None = None) -> None:
         evidence = self.evidence.current_url()
         also: set[str] = set(self.site.alarm_centre.also_send)
         reports = [_pending(a, evidence) for a in actions
                    if isinstance(a, panel.Report) and _for_the_centre(a, also)]
         try:
-            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen)
+            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen,
+                                          also_seen=also_seen or ())
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
             log.error("outbox cannot be written (%s); sending %d report(s) directly", exc, len(reports))
             self._fault(OUTBOX_FAULT, True)
@@ -332,7 +401,7 @@ class Agent:
         if reports:
             self.transmitter.wakeup.set()
         if self.eventlog is not None:
-            await self.eventlog.append(now, _log_entries(cause, actions))
+            await self.eventlog.append(now, entries if entries is not None else _log_entries(cause, actions))
 
     async def _perform(self, actions: list[panel.Action]) -> None:
         for action in actions:
@@ -466,3 +535,12 @@ def _snapshot_class(reason: str) -> str:
     if reason in ("panic", "holdup", "duress"):
         return "panic"
     return reason  # tamper, fire
+
+
+def _queued(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
+    """Messages already waiting in the client's queue (none are awaited): the rest of a batch."""
+    queue = client._queue
+    taken: list[aiomqtt.Message] = []
+    while len(taken) < limit and not queue.empty():
+        taken.append(queue.get_nowait())
+    return taken

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from receiver.sqlite_file import open_durable
+
 __all__ = ["Database", "SqliteDatabase", "Tx"]
 
 Row = tuple[Any, ...]
@@ -84,13 +86,7 @@ class SqliteDatabase(Database):
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteDatabase:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=10, isolation_level=None)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
-        for script in self.schema:
-            await self._db.executescript(script)
-        self.path.chmod(0o600)
+        self._db = await open_durable(self.path, self.schema, timeout=10)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

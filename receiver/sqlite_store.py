@@ -10,6 +10,7 @@ from typing import Any
 
 import aiosqlite
 
+from receiver.sqlite_file import open_durable
 from receiver.store import (
     EVENTS_SCHEMA,
     Clock,
@@ -64,12 +65,7 @@ class SqliteEventStore(EventStore):
         self.writer_turn = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteEventStore:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)  # autocommit
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.executescript(EVENTS_SCHEMA)
-        self.path.chmod(0o600)
+        self._db = await open_durable(self.path, [EVENTS_SCHEMA])  # autocommit
         return self
 
     async def __aexit__(self, *exc: object) -> None:

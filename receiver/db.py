@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from receiver.sqlite_file import open_durable
+from receiver.sqlite_file import DurableFile
 
 __all__ = ["Database", "SqliteDatabase", "Tx"]
 
@@ -82,23 +82,19 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path, schema: Iterable[str] = ()) -> None:
         self.path = path
         self.schema = list(schema)
-        self._db: aiosqlite.Connection | None = None
+        self._file = DurableFile(path, self.schema, owner="Database", timeout=10)
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteDatabase:
-        self._db = await open_durable(self.path, self.schema, timeout=10)
+        await self._file.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._file.close()
 
     @property
     def conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("Database used outside its async context")
-        return self._db
+        return self._file.conn
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

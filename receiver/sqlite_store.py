@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from receiver.sqlite_file import open_durable
+from receiver.sqlite_file import DurableFile
 from receiver.store import (
     EVENTS_SCHEMA,
     Clock,
@@ -61,23 +61,19 @@ class SqliteEventStore(EventStore):
     def __init__(self, path: Path, clock: Clock = utcnow) -> None:
         super().__init__(clock)
         self.path = path
-        self._db: aiosqlite.Connection | None = None
+        self._file = DurableFile(path, [EVENTS_SCHEMA], owner="EventStore")  # autocommit
         self.writer_turn = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteEventStore:
-        self._db = await open_durable(self.path, [EVENTS_SCHEMA])  # autocommit
+        await self._file.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._file.close()
 
     @property
     def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("EventStore used outside its async context")
-        return self._db
+        return self._file.conn
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
         received = self.clock().isoformat()

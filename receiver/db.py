@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from receiver.sqlite_file import DurableFile
+from receiver.sqlite_file import open_durable
 
 __all__ = ["Database", "SqliteDatabase", "Tx"]
 
@@ -82,19 +82,23 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path, schema: Iterable[str] = ()) -> None:
         self.path = path
         self.schema = list(schema)
-        self._file = DurableFile(path, self.schema, owner="Database", timeout=10)
+        self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteDatabase:
-        await self._file.open()
+        self._db = await open_durable(self.path, self.schema, timeout=10)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._file.close()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
-        return self._file.conn
+        if self._db is None:
+            raise RuntimeError("Database used outside its async context")
+        return self._db
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

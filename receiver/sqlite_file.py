@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
-__all__ = ["DurableFile", "open_durable"]
+__all__ = ["open_durable"]
 
 
 async def open_durable(path: Path, scripts: Sequence[str], *, timeout: float = 5.0) -> aiosqlite.Connection:
@@ -20,25 +20,3 @@ async def open_durable(path: Path, scripts: Sequence[str], *, timeout: float = 5
         await db.executescript(script)
     path.chmod(0o600)
     return db
-
-
-class DurableFile:
-    """The one connection of an owner that is used as an async context (store, database)."""
-
-    def __init__(self, path: Path, scripts: Sequence[str], *, owner: str, timeout: float = 5.0) -> None:
-        self.path, self.scripts, self.owner, self.timeout = path, list(scripts), owner, timeout
-        self._db: aiosqlite.Connection | None = None
-
-    async def open(self) -> None:
-        self._db = await open_durable(self.path, self.scripts, timeout=self.timeout)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError(f"{self.owner} used outside its async context")
-        return self._db

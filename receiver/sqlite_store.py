@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from receiver.sqlite_file import DurableFile
+from receiver.sqlite_file import open_durable
 from receiver.store import (
     EVENTS_SCHEMA,
     Clock,
@@ -61,19 +61,23 @@ class SqliteEventStore(EventStore):
     def __init__(self, path: Path, clock: Clock = utcnow) -> None:
         super().__init__(clock)
         self.path = path
-        self._file = DurableFile(path, [EVENTS_SCHEMA], owner="EventStore")  # autocommit
+        self._db: aiosqlite.Connection | None = None
         self.writer_turn = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteEventStore:
-        await self._file.open()
+        self._db = await open_durable(self.path, [EVENTS_SCHEMA])  # autocommit
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._file.close()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
 
     @property
     def db(self) -> aiosqlite.Connection:
-        return self._file.conn
+        if self._db is None:
+            raise RuntimeError("EventStore used outside its async context")
+        return self._db
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
         received = self.clock().isoformat()

@@ -31,11 +31,13 @@ Insert = tuple[str, list[object]]  # one multi-row INSERT and its parameters
 def _commit_batch(conn: sqlite3.Connection, inserts: Sequence[Insert]) -> dict[str, int]:
     """On the connection's thread: the INSERTs and their COMMIT, as one hop from the event loop.
 
-    ``BEGIN IMMEDIATE`` takes the write lock first, so a writer on another connection to the same
-    file (the alarm desk, a second store) makes us wait in SQLite's busy handler; a bare
-    autocommit INSERT would instead fail at once with "database is locked" (a stale snapshot).
+    The connection is in autocommit mode, so a single INSERT (the usual case) is its own
+    transaction: SQLite commits it, durably, before the statement returns.
     """
     inserted: dict[str, int] = {}
+    if len(inserts) == 1:
+        sql, params = inserts[0]
+        return {str(dedup): int(row_id) for row_id, dedup in conn.execute(sql, params).fetchall()}
     conn.execute("BEGIN IMMEDIATE")
     try:
         for sql, params in inserts:

@@ -370,9 +370,17 @@ class Agent:
         await self._perform(actions)
 
     async def _resume_after_settle(self) -> None:
-        """After (re)connecting, evaluate what changed while we were away, once."""
+        """After (re)connecting, evaluate what changed while we were away, once.
+
+        Not while a walk test runs: its device events go to the test, not to the panel, so the
+        retained states then show the installer's triggers (a tamper, an open door) that the
+        panel never saw, and replaying them would turn a test into real alarms. The end of the
+        walk test resumes instead."""
         await asyncio.sleep(RESUME_SETTLE)
         async with self._lock:
+            if self.walktest is not None:
+                log.info("resume deferred: walk test running, the panel catches up when it ends")
+                return
             now = self.clock()
             self.state, actions = panel.resume(self.site, self.state, dict(self._retained), now)
             await self._commit(actions, now, cause="resume after (re)connect")

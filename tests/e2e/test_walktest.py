@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import aiomqtt
 import pytest
 
 from agent.walktest_cli import run_walktest, write_report
 from config.site import DeviceType
+from protocol import mqtt
+from protocol.mqtt_client import bounded
 from tests.broker import Mosquitto
 from tests.e2e.stack import running_stack
 
@@ -75,3 +81,48 @@ async def test_a_changed_security_profile_is_reported_to_the_centre(
     async with running_stack(tmp_path, mosquitto.url, tweak=raise_profile) as stack:
         event = await stack.wait_event("YG", timeout=3)
         assert ["I", "security profile verhoogd -> hoog"] in [[x["id"], x["value"]] for x in event.extended]
+
+
+async def _panel_command(broker_url: str, site: str, action: str, code: str) -> None:
+    url = urlsplit(broker_url)
+    client = aiomqtt.Client(url.hostname or "127.0.0.1", url.port or 1883, timeout=5)
+    async with bounded(client):
+        cmd = mqtt.PanelCommand.model_validate({"action": action, "code": code})
+        await client.publish(mqtt.panel_topic(site, mqtt.Channel.SET), cmd.model_dump_json(), qos=1)
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+def _since_reconnect(records: list[logging.LogRecord]) -> str:
+    """What the agent logged after it connected for the second time."""
+    connects = [i for i, r in enumerate(records) if r.getMessage().startswith("agent connected")]
+    return "\n".join(r.getMessage() for r in records[connects[1]:]) if len(connects) > 1 else ""
+
+
+async def test_a_reconnect_during_the_walk_test_turns_no_trigger_into_an_alarm(
+    tmp_path: Path, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The retained states show the installer's triggers, which went to the test and not to the
+    panel: a resume after a broker outage must not replay them as alarms. The end of the test
+    catches the panel up, so a device still tampered with is reported then, after TE."""
+    caplog.set_level(logging.INFO, logger="agent.service")
+    async with running_stack(tmp_path, mosquitto.url) as stack:
+        agent, site_id = stack.agent, stack.agent.site.id
+        await _panel_command(mosquitto.url, site_id, "WALK_TEST_START", "4321")
+        await _until(lambda: agent.walktest is not None)
+        await stack.act("door-front", "tamper")  # and left so: the retained state says tamper
+        await _until(lambda: agent.walktest is not None
+                     and agent.walktest.points["door-front"].tamper is not None)
+        await asyncio.to_thread(mosquitto.restart)  # retained states survive (persistence)
+        async with asyncio.timeout(20):  # until the agent's resume after reconnecting has run
+            while "resume deferred" not in _since_reconnect(caplog.records):
+                assert await stack.receiver.store.events(code="TA") == []
+                await asyncio.sleep(0.05)
+        await _panel_command(mosquitto.url, site_id, "WALK_TEST_END", "4321")
+        await stack.wait_event("TA", timeout=5)
+        await stack.wait_outbox_empty(timeout=3)
+        assert [e.code for e in await stack.receiver.store.events()] == ["TS", "TE", "TA"]

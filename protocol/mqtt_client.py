@@ -1,8 +1,13 @@
-"""One-shot MQTT clients that cannot hang on the way out.
+"""MQTT clients that cannot hang on the way out.
 
 aiomqtt's ``__aexit__`` waits without a bound for paho's disconnect callback; with paho 2.2 that
 callback is occasionally never delivered (a socket-callback race), and a command-line tool would
 then hang after its work is done. ``bounded`` gives the goodbye a few seconds, then moves on.
+
+aiomqtt awaits every publish, subscribe, connect and disconnect through ``asyncio.wait_for``,
+which in Python 3.11 loses a cancellation that arrives as the awaited operation completes (it
+returns the result instead; fixed in 3.12). A long-lived loop calls ``still_wanted`` once a
+round so that such a lost cancellation still ends it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,22 @@ from collections.abc import AsyncIterator
 
 import aiomqtt
 
-__all__ = ["bounded"]
+__all__ = ["bounded", "still_wanted"]
 
 log = logging.getLogger(__name__)
+
+
+def still_wanted() -> None:
+    """Raise CancelledError if this task was asked to stop but is still running.
+
+    Python 3.11's ``asyncio.wait_for`` (inside every aiomqtt call) can swallow a cancellation;
+    the task still counts the request (``Task.cancelling()``), so this re-raises it. Without it
+    a loop goes on for ever, and its TaskGroup, which cancels each child only once, waits for it
+    for ever too (the owner's second cancel does not reach the children of an aborting group).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 @contextlib.asynccontextmanager

@@ -28,7 +28,11 @@ def _fail(waiting: list[Queued], exc: BaseException) -> None:
 
 
 class EventCommitter:
-    """``await add(event)`` -> (id, duplicate), like ``EventStore.add``, batched with its neighbours."""
+    """``await add(event)`` -> (id, duplicate), like ``EventStore.add``, batched with its neighbours.
+
+    ``submit(event)`` is the same without a coroutine: the listeners' hot path attaches a
+    callback to the future it returns.
+    """
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
@@ -37,12 +41,27 @@ class EventCommitter:
         self.commits = 0  # batches committed, for tests and the benchmark
 
     async def add(self, event: NewEvent) -> Result:
+        return await self.submit(event)
+
+    def submit(self, event: NewEvent) -> asyncio.Future[Result]:
+        """Queue ``event`` for the next batch; the future resolves once the batch is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
         self._waiting.append((event, future))
         if self._flushing is None:
             self._flushing = loop.create_task(self._flush(), name="event-commit")
-        return await future
+        return future
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Let the batch in flight finish (its senders are owed an answer), then stop."""
+        flushing = self._flushing
+        if flushing is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(flushing), timeout)
+        except TimeoutError:
+            flushing.cancel()
+            await asyncio.gather(flushing, return_exceptions=True)
 
     async def _flush(self) -> None:
         """Commit batches until nobody waits; a batch takes everyone who queued meanwhile."""

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from receiver.sqlite_file import open_durable
+from receiver.sqlite_file import open_durable, writer_turn
 
 __all__ = ["Database", "SqliteDatabase", "Tx"]
 
@@ -77,7 +77,8 @@ class _SqliteTx:
 
 
 class SqliteDatabase(Database):
-    """One connection in autocommit mode; ``BEGIN IMMEDIATE`` makes each transaction the writer."""
+    """One connection in autocommit mode; ``BEGIN IMMEDIATE`` makes each transaction the writer,
+    after it took the file's writer turn (``receiver.sqlite_file.writer_turn``)."""
 
     def __init__(self, path: Path, schema: Iterable[str] = ()) -> None:
         self.path = path
@@ -87,6 +88,7 @@ class SqliteDatabase(Database):
 
     async def __aenter__(self) -> SqliteDatabase:
         self._db = await open_durable(self.path, self.schema, timeout=10)
+        self._lock = writer_turn(self.path)  # shared with the event store on this file
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -7,10 +7,8 @@ other signals join its timeline. Events are read after a stored cursor, so a res
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -177,9 +175,6 @@ class AlarmDesk:
     clock: Clock
     plans: Mapping[str, Sequence[PlanStep]] = field(default_factory=dict)
     listeners: list[Callable[[int], None]] = field(default_factory=list)
-    #: held around the desk's write transaction; the SQLite receiver passes the event store's
-    #: writer turn here, so the store's commits wait their turn instead of busy-sleeping
-    write_gate: Callable[[], AbstractAsyncContextManager[object]] = contextlib.nullcontext
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self.listeners:
@@ -200,7 +195,7 @@ class AlarmDesk:
             events = await self.db.all(_NEW_EVENTS, (seen, batch))
             if not events:
                 break
-            async with self.write_gate(), self.db.transaction() as tx:
+            async with self.db.transaction() as tx:
                 # claim the cursor row first: a second process (or task) waits here, then
                 # reads the cursor this one moved, so no event is applied twice
                 await tx.execute("UPDATE desk_cursor SET event_id = event_id WHERE name = 'events'")

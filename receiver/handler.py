@@ -2,10 +2,15 @@
 
 CRC/length/format error -> silence; undecryptable or outside the time window -> NAK with our
 clock; unknown account or unprocessable content -> DUH; otherwise commit, then ACK.
+
+``receive`` is the listeners' hot path and runs without a coroutine: everything but the commit
+is decided at once, and an event's ACK is built by a callback when its batch is committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,14 +30,17 @@ from protocol.dc09 import (
 )
 from receiver.committer import EventCommitter
 from receiver.content import ContentError, describe
-from receiver.store import EventStore, NewEvent
+from receiver.store import EventStore, NewEvent, Result
 from receiver.supervision import LinkBook, account_in_frame
 
-__all__ = ["FrameHandler"]
+__all__ = ["FrameHandler", "Reply"]
 
 log = logging.getLogger(__name__)
 
 EVENT_TOKENS = ("SIA-DCS", "ADM-CID")
+
+#: the answer now (``None``: silence), or a future answer: the ACK once the event is committed
+Reply = bytes | None | asyncio.Future[bytes | None]
 
 
 class FrameHandler:
@@ -58,7 +66,9 @@ class FrameHandler:
     def _lookup(self, account: str) -> Sequence[Dc09Key]:
         return self._keys.get(account.upper(), [])
 
-    async def handle(self, raw: bytes, *, transport: str, peer: str) -> bytes | None:
+    def receive(self, raw: bytes, *, transport: str, peer: str) -> Reply:
+        """The reply to ``raw``: at once, or a future that resolves to the ACK after the commit
+        (and fails, so that nothing is ACKed, when the commit does)."""
         now = self.clock()
         try:
             msg = decode(raw, self._lookup)
@@ -74,7 +84,14 @@ class FrameHandler:
             self.counters[f"bad_{type(exc).__name__}"] += 1
             log.info("bad frame from %s ignored (%s)", peer, type(exc).__name__)
             return None
-        return await self._answer(msg, now, transport=transport, peer=peer)
+        return self._answer(msg, now, transport=transport, peer=peer)
+
+    async def handle(self, raw: bytes, *, transport: str, peer: str) -> bytes | None:
+        """``receive``, awaited: the reply once it can be sent."""
+        reply = self.receive(raw, transport=transport, peer=peer)
+        if isinstance(reply, asyncio.Future):
+            return await reply
+        return reply
 
     def _reject(self, counter: str, why: str, now: datetime, msg: Message | None = None) -> bytes:
         self.counters[f"duh_{counter}"] += 1
@@ -83,7 +100,7 @@ class FrameHandler:
             self.links.rejected(msg.account or "", now, why)
         return duh(msg, now) if msg is not None else nak(now)
 
-    async def _answer(self, msg: Message, now: datetime, *, transport: str, peer: str) -> bytes:
+    def _answer(self, msg: Message, now: datetime, *, transport: str, peer: str) -> Reply:
         account = self._accounts.get((msg.account or "").upper())
         if account is None:
             return self._reject("unknown_account", f"unknown account {msg.account!r}", now, msg)
@@ -95,11 +112,31 @@ class FrameHandler:
             return nak(now)
         if msg.token in EVENT_TOKENS:
             try:
-                await self._commit(msg, account, transport=transport, peer=peer)
+                event = self._event(msg, account, transport=transport, peer=peer)
             except ContentError as exc:
                 return self._reject("content", f"{msg.account}: {exc}", now, msg)
-        elif msg.token != "NULL":
+            reply: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+            committed = self.committer.submit(event)
+            committed.add_done_callback(functools.partial(self._committed, msg, account, now, reply))
+            return reply
+        if msg.token != "NULL":
             return self._reject("token", f"token {msg.token} not processed", now, msg)
+        return self._acked(msg, account, now)
+
+    def _committed(self, msg: Message, account: Account, now: datetime,
+                   reply: asyncio.Future[bytes | None], committed: asyncio.Future[Result]) -> None:
+        if reply.done():  # the sender went away meanwhile; its event is stored all the same
+            return
+        if committed.cancelled():
+            reply.cancel()
+        elif (exc := committed.exception()) is not None:
+            reply.set_exception(exc)  # no ACK: the sender retransmits
+        else:
+            _, duplicate = committed.result()
+            self.counters["duplicate" if duplicate else "stored"] += 1
+            reply.set_result(self._acked(msg, account, now))
+
+    def _acked(self, msg: Message, account: Account, now: datetime) -> bytes:
         self.links.heard(account.account, now, poll=msg.token == "NULL")
         self.counters["ack"] += 1
         key = self._lookup(account.account)
@@ -110,23 +147,20 @@ class FrameHandler:
             return False
         return now - account.window_before <= msg.timestamp <= now + account.window_after
 
-    async def _commit(self, msg: Message, account: Account, *, transport: str, peer: str) -> None:
-        content = describe(msg)
-        _, duplicate = await self.committer.add(
-            NewEvent(
-                site=account.site,
-                account=msg.account or account.account,
-                sequence=msg.sequence,
-                token=msg.token,
-                data=msg.data,
-                code=content.code,
-                zone=content.zone,
-                cid=content.cid,
-                extended=msg.extended,
-                sent_at=msg.timestamp,
-                encrypted=msg.encrypted,
-                transport=transport,
-                peer=peer,
-            )
+    def _event(self, msg: Message, account: Account, *, transport: str, peer: str) -> NewEvent:
+        content = describe(msg)  # ContentError: the sender gets DUH
+        return NewEvent(
+            site=account.site,
+            account=msg.account or account.account,
+            sequence=msg.sequence,
+            token=msg.token,
+            data=msg.data,
+            code=content.code,
+            zone=content.zone,
+            cid=content.cid,
+            extended=msg.extended,
+            sent_at=msg.timestamp,
+            encrypted=msg.encrypted,
+            transport=transport,
+            peer=peer,
         )
-        self.counters["duplicate" if duplicate else "stored"] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from typing import cast
@@ -24,19 +25,23 @@ MAX_UNANSWERED = 64  # frames queued on one connection before we stop reading fr
 class _TcpConnection(asyncio.Protocol):
     """One sender's connection: a byte stream, answered frame by frame and in order.
 
-    Frames are split as they arrive; one task per burst answers them in turn (an event is
-    ACKed only after its commit). Reading pauses while a peer has many unanswered frames.
+    Frames are split and handled as they arrive, without a task: an answer that must wait for
+    its commit (an event's ACK) is a future, and the answers leave in the order of their frames
+    as the futures resolve. Reading pauses while a peer has many unanswered frames, or while it
+    does not read our answers (cut off after WRITE_TIMEOUT).
     """
 
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
+        self.receive = listener.handler.receive
+        self.counters = listener.handler.counters
         self.splitter = FrameSplitter()
-        self.frames: deque[bytes] = deque()
+        self.unanswered: deque[asyncio.Future[bytes | None]] = deque()  # in frame order
         self.transport: asyncio.Transport | None = None
         self.peer = ""
-        self.answering: asyncio.Task[None] | None = None
-        self.paused = False
-        self.writable: asyncio.Future[None] | None = None  # set while the peer does not read
+        self.backlogged = False  # too many unanswered frames
+        self.stuck: asyncio.TimerHandle | None = None  # set while the peer does not read
+        self.reading = True
         self.heard = 0.0
         self.idle: asyncio.TimerHandle | None = None
 
@@ -53,64 +58,87 @@ class _TcpConnection(asyncio.Protocol):
         """A sender that keeps its connection must poll within IDLE_TIMEOUT (one timer, not one per read)."""
         loop = asyncio.get_running_loop()
         quiet = loop.time() - self.heard
-        if quiet >= IDLE_TIMEOUT and self.answering is None and self.transport is not None:
+        if quiet >= IDLE_TIMEOUT and not self.unanswered and self.transport is not None:
             self.transport.close()
         else:
             self.idle = loop.call_later(max(IDLE_TIMEOUT - quiet, 1.0), self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         self.heard = asyncio.get_running_loop().time()
-        counters = self.listener.handler.counters
+        transport, unanswered = self.transport, self.unanswered
         for item in self.splitter.feed(data):
             if isinstance(item, Dc09Error):
-                counters[f"bad_{type(item).__name__}"] += 1
-            else:
-                self.frames.append(item)
-        if self.frames and self.answering is None:
-            self.answering = asyncio.get_running_loop().create_task(self._answer(), name=f"dc09 {self.peer}")
-        if len(self.frames) > MAX_UNANSWERED and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
+                self.counters[f"bad_{type(item).__name__}"] += 1
+                continue
+            reply = self.receive(item, transport="tcp", peer=self.peer)
+            if isinstance(reply, asyncio.Future):
+                unanswered.append(reply)
+                reply.add_done_callback(self._answer)
+            elif unanswered:  # after the answers still owed, in order
+                ready: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+                ready.set_result(reply)
+                unanswered.append(ready)
+            elif reply is not None and transport is not None:
+                transport.write(reply)
+        if len(unanswered) > MAX_UNANSWERED and not self.backlogged:
+            self.backlogged = True
+            self._pace_reading()
 
-    async def _answer(self) -> None:
-        handle = self.listener.handler.handle
-        try:
-            while self.frames:
-                reply = await handle(self.frames.popleft(), transport="tcp", peer=self.peer)
-                if self.transport is None or self.transport.is_closing():
-                    return
-                if self.writable is not None:  # like drain(): wait for the peer to read
-                    await asyncio.wait_for(asyncio.shield(self.writable), WRITE_TIMEOUT)
-                if reply is not None and not self.transport.is_closing():
-                    self.transport.write(reply)
-                if self.paused and len(self.frames) <= MAX_UNANSWERED // 2:
-                    self.paused = False
-                    self.transport.resume_reading()
-        except TimeoutError:
-            log.info("%s does not read its answers; closing the connection", self.peer)
-            if self.transport is not None:
-                self.transport.abort()
-        except Exception:
-            log.exception("answering %s failed; closing the connection", self.peer)
-            if self.transport is not None:
-                self.transport.abort()
-        finally:
-            self.answering = None
+    def _answer(self, _done: asyncio.Future[bytes | None]) -> None:
+        """Write every answer at the head of the line that is ready."""
+        transport, unanswered = self.transport, self.unanswered
+        if transport is None:
+            return
+        while unanswered and unanswered[0].done():
+            reply = unanswered.popleft()
+            if reply.cancelled() or reply.exception() is not None:
+                # the commit failed: nothing is ACKed, the sender retransmits on a new connection
+                log.warning("%s: event not committed (%r); closing the connection", self.peer,
+                            None if reply.cancelled() else reply.exception())
+                transport.abort()
+                return
+            answer = reply.result()
+            if answer is not None and not transport.is_closing():
+                transport.write(answer)
+        if self.backlogged and len(unanswered) <= MAX_UNANSWERED // 2:
+            self.backlogged = False
+            self._pace_reading()
+
+    def _pace_reading(self) -> None:
+        """Read while the peer reads our answers and has few unanswered frames."""
+        want = not self.backlogged and self.stuck is None
+        if want != self.reading and self.transport is not None and not self.transport.is_closing():
+            self.reading = want
+            if want:
+                self.transport.resume_reading()
+            else:
+                self.transport.pause_reading()
 
     def pause_writing(self) -> None:
-        self.writable = asyncio.get_running_loop().create_future()
+        self.stuck = asyncio.get_running_loop().call_later(WRITE_TIMEOUT, self._cut_off)
+        self._pace_reading()
 
     def resume_writing(self) -> None:
-        if self.writable is not None and not self.writable.done():
-            self.writable.set_result(None)
-        self.writable = None
+        if self.stuck is not None:
+            self.stuck.cancel()
+            self.stuck = None
+        self._pace_reading()
+
+    def _cut_off(self) -> None:
+        log.info("%s does not read its answers; closing the connection", self.peer)
+        if self.transport is not None:
+            self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.resume_writing()
+        if self.stuck is not None:
+            self.stuck.cancel()
+            self.stuck = None
         self.listener.connections.discard(self)
         if self.idle is not None:
             self.idle.cancel()
-        self.frames.clear()
+        for reply in self.unanswered:  # the events are stored all the same; the sender retransmits
+            reply.cancel()
+        self.unanswered.clear()
         self.transport = None
 
 
@@ -138,7 +166,6 @@ class Listener:
         self._server: asyncio.Server | None = None
         self.connections: set[_TcpConnection] = set()
         self._udp: asyncio.DatagramTransport | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -156,32 +183,34 @@ class Listener:
     async def aclose(self) -> None:
         if self._server is not None:
             self._server.close()
-            answering = [c.answering for c in self.connections if c.answering is not None]
             for connection in list(self.connections):
                 if connection.transport is not None:
                     connection.transport.close()
-            for task in answering:
-                task.cancel()
-            await asyncio.gather(*answering, return_exceptions=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
         if self._udp is not None:
             self._udp.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def datagram(self, data: bytes, addr: tuple[str, int], proto: _UdpProtocol) -> None:
-        task = asyncio.get_running_loop().create_task(self._datagram(data, addr, proto))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _datagram(self, data: bytes, addr: tuple[str, int], proto: _UdpProtocol) -> None:
+        """Each frame of a datagram is answered on its own, as soon as its answer is known."""
         peer = f"{addr[0]}:{addr[1]}"
         for item in FrameSplitter().feed(data):
             if isinstance(item, Dc09Error):
                 self.handler.counters[f"bad_{type(item).__name__}"] += 1
                 continue
-            reply = await self.handler.handle(item, transport="udp", peer=peer)
-            if reply is not None and proto.transport is not None:
-                proto.transport.sendto(reply, addr)
+            reply = self.handler.receive(item, transport="udp", peer=peer)
+            if isinstance(reply, asyncio.Future):
+                reply.add_done_callback(functools.partial(_send_later, proto, addr))
+            else:
+                _send(proto, addr, reply)
+
+
+def _send(proto: _UdpProtocol, addr: tuple[str, int], reply: bytes | None) -> None:
+    if reply is not None and proto.transport is not None and not proto.transport.is_closing():
+        proto.transport.sendto(reply, addr)
+
+
+def _send_later(proto: _UdpProtocol, addr: tuple[str, int], reply: asyncio.Future[bytes | None]) -> None:
+    if reply.cancelled() or reply.exception() is not None:
+        return  # not committed: no answer, the sender retransmits
+    _send(proto, addr, reply.result())

@@ -15,11 +15,29 @@ import asyncpg
 
 from receiver.pg_db import POOL_SIZE, create_schema, pg_query
 from receiver.pg_notify import EVENTS_CHANNEL, Subscription, new_origin
-from receiver.store import EVENTS_SCHEMA, Clock, EventStore, NewEvent, Result, batches, insert_sql, utcnow
+from receiver.store import (
+    DEDUP_WINDOW,
+    EVENTS_SCHEMA,
+    Clock,
+    EventStore,
+    NewEvent,
+    Result,
+    batches,
+    fresh,
+    insert_sql,
+    outcomes,
+    utcnow,
+)
 
 __all__ = ["EVENTS_LOCK", "PgEventStore"]
 
 EVENTS_LOCK = 0x57_41_43_48_00_03  # "WACH" 3: one event commit at a time, so ids commit in order
+#: the lookup of earlier copies needs an index here (SQLite's store keeps them in memory)
+DEDUP_INDEX = "CREATE INDEX IF NOT EXISTS events_dedup ON events(dedup, received_at);"
+_EARLIER = (
+    "SELECT dedup, MIN(id) AS id FROM events WHERE dedup = ANY($1::text[]) AND received_at >= $2"
+    " GROUP BY dedup"
+)
 
 
 class PgEventStore(EventStore):
@@ -41,7 +59,7 @@ class PgEventStore(EventStore):
         self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
         try:
             async with self._pool.acquire() as conn:
-                await create_schema(conn, [EVENTS_SCHEMA])
+                await create_schema(conn, [EVENTS_SCHEMA, DEDUP_INDEX])
             await self._subscription.__aenter__()
         except BaseException:
             await self.__aexit__()
@@ -61,20 +79,25 @@ class PgEventStore(EventStore):
         return self._pool
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
-        received = self.clock().isoformat()
+        now = self.clock()
+        received = now.isoformat()
+        rows = [event.values(received) for event in events]
+        dedups = [str(row[-1]) for row in rows]  # the dedup column comes last
         inserted: dict[str, int] = {}
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
-            for chunk in batches(events):
-                params = [v for event in chunk for v in event.values(received)]
-                rows = await conn.fetch(pg_query(insert_sql(len(chunk))), *params)
-                inserted |= {str(r["dedup"]): int(r["id"]) for r in rows}
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)  # and dedup is exact
+            found = await conn.fetch(_EARLIER, sorted(set(dedups)), (now - DEDUP_WINDOW).isoformat())
+            earlier = {str(r["dedup"]): int(r["id"]) for r in found}
+            for chunk in batches(fresh(dedups, earlier)):
+                params = [value for position in chunk for value in rows[position]]
+                inserted_rows = await conn.fetch(pg_query(insert_sql(len(chunk))), *params)
+                inserted |= {str(r["dedup"]): int(r["id"]) for r in inserted_rows}
             if inserted:  # delivered at commit, and only if it commits
                 payload = f"{self.origin} {max(inserted.values())}"
                 await conn.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, payload)
         for event_id in sorted(inserted.values()):
             self.notify_added(event_id)
-        return await self.outcomes(events, inserted)
+        return outcomes(dedups, inserted, earlier)
 
     async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in await self.pool.fetch(pg_query(query), *args)]

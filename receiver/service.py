@@ -66,9 +66,6 @@ class Receiver:
         self._storage = contextlib.AsyncExitStack()
         self.listeners = [Listener(ep, self.handler) for ep in config.listen]
         self._wake = asyncio.Event()
-        if isinstance(self.store, SqliteEventStore):  # one writer per SQLite file: take turns
-            turn = self.store.writer_turn
-            self.desk.write_gate = lambda: turn
         self._desk_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.http_port = config.http.port
@@ -139,6 +136,7 @@ class Receiver:
     async def __aexit__(self, *exc: object) -> None:
         for listener in self.listeners:
             await listener.aclose()
+        await self.handler.committer.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

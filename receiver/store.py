@@ -1,8 +1,12 @@
 """The alarm centre's event store: one interface, two back ends (SQLite in ``sqlite_store``,
 PostgreSQL in ``pg_store``). An event is ACKed only after ``add`` returns: it is committed.
 
-De-duplication is the unique ``dedup`` key, so a retransmission (or the same frame sent to two
-receiver processes on one database) is stored once and ``add`` returns the first copy's id.
+De-duplication: a retransmission (the same account, sequence and content, also when it comes
+through another receiver process on the same database) received within ``DEDUP_WINDOW`` of
+the first copy is stored once, and ``add`` returns the first copy's id. The window matters: a
+transmitter's sequence wraps after 9999 messages, so the same content under the same sequence
+number (a daily test, a second burglary on the same zone) a long time later is a new event,
+and must never be dropped as a duplicate.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Self
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self, TypeVar
 
 __all__ = [
     "COLUMNS",
+    "DEDUP_WINDOW",
     "EVENTS_SCHEMA",
     "MAX_BATCH",
     "Clock",
@@ -28,6 +33,10 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+#: A copy received this long after the first is a new event (retransmissions come within
+#: minutes; a sequence number comes round again after 9999 messages: weeks, usually months).
+DEDUP_WINDOW = timedelta(hours=24)
 Result = tuple[int, bool]  # (event id, duplicate)
 MAX_BATCH = 500  # rows per INSERT: 15 parameters each stays far below both back ends' limits
 
@@ -36,9 +45,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Events are never deleted, so a plain rowid only grows: AUTOINCREMENT would add a page write
+# (sqlite_sequence) to every commit for nothing.
 EVENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     site TEXT NOT NULL,
     account TEXT NOT NULL,
     received_at TEXT NOT NULL,
@@ -53,7 +64,7 @@ CREATE TABLE IF NOT EXISTS events (
     encrypted INTEGER NOT NULL,
     transport TEXT NOT NULL,
     peer TEXT NOT NULL,
-    dedup TEXT NOT NULL UNIQUE
+    dedup TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
@@ -205,17 +216,6 @@ class EventStore(ABC):
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
         """Commit events together (one durable commit); (id, duplicate) for each, in order."""
 
-    async def outcomes(self, events: Sequence[NewEvent], inserted: dict[str, int]) -> list[Result]:
-        """After a committed batch: the first copy's id for each event that was not inserted."""
-        dedups = [e.dedup_key() for e in events]
-        missing = sorted({d for d in dedups if d not in inserted})
-        earlier: dict[str, int] = {}
-        if missing:
-            marks = ",".join("?" * len(missing))
-            rows = await self._rows(f"SELECT dedup, id FROM events WHERE dedup IN ({marks})", missing)  # noqa: S608
-            earlier = {str(d): int(i) for d, i in rows}
-        return outcomes(dedups, inserted, earlier)
-
     @abstractmethod
     async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]: ...
 
@@ -283,15 +283,24 @@ class EventStore(ABC):
         return int(rows[0][0]) if rows else 0
 
 
-def batches(events: Sequence[NewEvent]) -> Iterable[Sequence[NewEvent]]:
-    for start in range(0, len(events), MAX_BATCH):
-        yield events[start : start + MAX_BATCH]
+def batches(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    """``items`` in slices of at most MAX_BATCH: one multi-row INSERT each."""
+    for start in range(0, len(items), MAX_BATCH):
+        yield items[start : start + MAX_BATCH]
 
 
 def insert_sql(count: int) -> str:
-    """A multi-row insert that skips duplicates and names the rows it did insert."""
+    """A multi-row insert (of events already known to be new) that names the rows' ids."""
     rows = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * count)
-    return (
-        f"INSERT INTO events ({INSERT_COLUMNS}) VALUES {rows}"  # noqa: S608 - fixed fragments
-        " ON CONFLICT(dedup) DO NOTHING RETURNING id, dedup"
-    )
+    return f"INSERT INTO events ({INSERT_COLUMNS}) VALUES {rows} RETURNING id, dedup"  # noqa: S608
+
+
+def fresh(dedups: Sequence[str], earlier: Iterable[str]) -> list[int]:
+    """Positions of the events to insert: not stored within the window, and the first of
+    equal events in the batch."""
+    seen, out = set(earlier), []
+    for position, dedup in enumerate(dedups):
+        if dedup not in seen:
+            seen.add(dedup)
+            out.append(position)
+    return out

@@ -13,7 +13,7 @@ from .keys import Dc09Key
 from .message import EVENT_TOKENS, NAK, NEVER_ENCRYPTED, Message
 from .timestamp import format_timestamp
 
-__all__ = ["encode", "encode_body"]
+__all__ = ["encode", "encode_body", "header_parts", "seal"]
 
 _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]{0,7}")
 _UPPER_HEX = re.compile(r"[0-9A-F]+")
@@ -45,12 +45,12 @@ def _header(msg: Message, encrypted: bool) -> bytes:
         raise FrameFormatError(f"invalid id token {msg.token!r}")
     if not 0 <= msg.sequence <= 9999:
         raise FrameFormatError(f"sequence must be 0..9999, got {msg.sequence}")
-    head, tail = _header_parts(msg.token, msg.receiver, msg.prefix, msg.account, encrypted)
+    head, tail = header_parts(msg.token, msg.receiver, msg.prefix, msg.account, encrypted)
     return b"%s%04d%s" % (head, msg.sequence, tail)
 
 
 @lru_cache(maxsize=4096)
-def _header_parts(
+def header_parts(
     token: str, receiver: str | None, prefix: str | None, account: str | None, encrypted: bool
 ) -> tuple[bytes, bytes]:
     """The checked header around the sequence; a receiver answers the same few peers all day."""
@@ -98,13 +98,18 @@ def encode_body(msg: Message, key: Dc09Key | None = None, *, pad: bytes | None =
         raise FrameFormatError(f"{msg.token} is never encrypted")
     if msg.timestamp is None:
         raise FrameFormatError("an encrypted message needs a timestamp")
-    rest = b"|" + _rest(msg)
+    return _header(msg, True) + b"[" + seal(_rest(msg), key, pad)
+
+
+def seal(rest: bytes, key: Dc09Key, pad: bytes | None = None) -> bytes:
+    """The encrypted data block: hex of AES(pad + `|` + rest), the pad random unless given."""
+    rest = b"|" + rest
     size = pad_length(len(rest))
     if pad is None:
         pad = random_pad(size)
-    check_pad(pad, size)
-    cipher_hex = binascii.hexlify(encrypt(key, pad + rest)).upper()
-    return _header(msg, True) + b"[" + cipher_hex
+    else:
+        check_pad(pad, size)
+    return binascii.hexlify(encrypt(key, pad + rest)).upper()
 
 
 def encode(msg: Message, key: Dc09Key | None = None, *, pad: bytes | None = None) -> bytes:

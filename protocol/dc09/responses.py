@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from .encode import encode
+from .encode import encode, header_parts, seal
 from .errors import FrameFormatError
+from .frame import wrap
 from .keys import Dc09Key
 from .message import Message
+from .timestamp import format_timestamp
 
 __all__ = ["ack", "duh", "nak"]
 
@@ -25,10 +27,35 @@ def _echo(request: Message, token: str, now: datetime) -> Message:
 
 
 def ack(request: Message, key: Dc09Key | None, now: datetime, *, pad: bytes | None = None) -> bytes:
-    """`*ACK` (pad + `|]_ts`, spec form) for an encrypted request, else plain `ACK[]_ts`."""
+    """`*ACK` (pad + `|]_ts`, spec form) for an encrypted request, else plain `ACK[]_ts`.
+
+    The receiver's hot path: the same frame `encode(_echo(request, "ACK", now), key)` writes
+    (a test holds them equal), from the cached header and the second's timestamp.
+    """
     if request.encrypted and key is None:
         raise FrameFormatError("an encrypted request must be acknowledged with its key")
-    return encode(_echo(request, "ACK", now), key if request.encrypted else None, pad=pad)
+    if pad is not None and not request.encrypted:
+        raise FrameFormatError("pad is only used for encrypted messages")
+    if not 0 <= request.sequence <= 9999:
+        raise FrameFormatError(f"sequence must be 0..9999, got {request.sequence}")
+    head, tail = header_parts("ACK", request.receiver, request.prefix, request.account, request.encrypted)
+    rest = b"]_" + _stamp(now)
+    block = seal(rest, key, pad) if request.encrypted and key is not None else rest
+    return wrap(b"%s%04d%s[%s" % (head, request.sequence, tail, block))
+
+
+_last_stamp: tuple[int, bytes] = (-1, b"")
+
+
+def _stamp(now: datetime) -> bytes:
+    """`format_timestamp(now)`, computed once per second (every ACK of that second reuses it)."""
+    global _last_stamp
+    if now.tzinfo is not UTC:
+        return format_timestamp(now).encode("ascii")
+    second = int(now.timestamp())
+    if _last_stamp[0] != second:
+        _last_stamp = (second, format_timestamp(now).encode("ascii"))
+    return _last_stamp[1]
 
 
 def nak(now: datetime) -> bytes:

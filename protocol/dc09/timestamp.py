@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from .errors import FrameFormatError
 
@@ -24,8 +25,10 @@ def format_timestamp(moment: datetime) -> str:
     return f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d},{utc.month:02d}-{utc.day:02d}-{utc.year}"
 
 
+@lru_cache(maxsize=256)
 def parse_timestamp(text: str) -> datetime:
-    """Parse the text after `_` into an aware UTC datetime."""
+    """Parse the text after `_` into an aware UTC datetime (cached: a receiver sees the same
+    second from many panels)."""
     if strict := _STRICT.fullmatch(text):
         hour, minute, second, month, day, year = map(int, strict.groups())
         try:

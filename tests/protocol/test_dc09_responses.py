@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from protocol.dc09 import Dc09Key, FrameFormatError, Message, ack, decode, duh, nak
-from protocol.dc09.cipher import decrypt
+from protocol.dc09 import Dc09Key, FrameFormatError, Message, ack, decode, duh, encode, nak
+from protocol.dc09.cipher import decrypt, pad_length
+from protocol.dc09.timestamp import format_timestamp
 
 NOW = datetime(2015, 4, 14, 16, 8, 12, tzinfo=UTC)
 KEY = Dc09Key.from_hex("ABCD" * 8)
@@ -31,6 +34,32 @@ def test_encrypted_ack_spec_form() -> None:
     assert decrypt(KEY, cipher) == b"\x01" * 10 + b"|]_16:08:12,04-14-2015"
     msg = decode(raw, lambda _a: [KEY])
     assert (msg.token, msg.encrypted, msg.timestamp) == ("ACK", True, NOW)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sequence=st.integers(0, 9999),
+    receiver=st.none() | st.from_regex(r"[0-9A-Fa-f]{1,6}", fullmatch=True),
+    prefix=st.none() | st.from_regex(r"[0-9A-Fa-f]{1,6}", fullmatch=True),
+    account=st.none() | st.from_regex(r"[0-9A-Fa-f]{1,16}", fullmatch=True),
+    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+    encrypted=st.booleans(),
+    pad=st.binary(min_size=16, max_size=16).filter(lambda b: not set(b) & set(b"|[]")),
+)
+def test_ack_fast_path_writes_what_the_encoder_writes(
+    sequence: int, receiver: str | None, prefix: str | None, account: str | None, moment: datetime,
+    encrypted: bool, pad: bytes,
+) -> None:
+    """`ack` assembles its frame from cached parts; it must be the encoder's frame, byte for byte."""
+    request = Message("SIA-DCS", sequence, account, receiver=receiver, prefix=prefix, encrypted=encrypted)
+    echo = Message("ACK", sequence, account, receiver=receiver, prefix=prefix, timestamp=moment)
+    if encrypted:
+        size = pad_length(len(b"|]_" + format_timestamp(moment).encode()))
+        assert ack(request, KEY, moment, pad=pad[:size]) == encode(echo, KEY, pad=pad[:size])
+    else:
+        assert ack(request, None, moment) == encode(echo)
+    assert ack(request, KEY if encrypted else None, moment + timedelta(seconds=1)) != ack(
+        request, KEY if encrypted else None, moment)
 
 
 def test_encrypted_ack_needs_key() -> None:

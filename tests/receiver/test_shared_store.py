@@ -14,7 +14,7 @@ from receiver.auth import LoginLimiter
 from receiver.desk import AlarmDesk
 from receiver.links import LinkBook
 from receiver.service import open_storage
-from receiver.store import NewEvent
+from receiver.store import DEDUP_WINDOW, NewEvent
 from receiver.supervision import SiteWatch
 from tests.receiver.conftest import ACCOUNTS, Clock, Desk
 
@@ -39,6 +39,24 @@ async def test_add_many_stores_each_event_once_and_names_the_first_copy(desk: De
     assert results == [(second, False), (first, True), (third, False), (second, True)]
     assert [e.sequence for e in await desk.store.events()] == [1, 2, 3]
     assert await desk.store.last_id() == third
+
+
+async def test_a_copy_after_the_dedup_window_is_a_new_event(desk: Desk, store_url: str, clock: Clock) -> None:
+    """A transmitter's sequence comes round again after 9999 messages: the same content under
+    the same number much later is a new alarm, never a duplicate to drop (and ACK)."""
+    first, _ = await desk.store.add(_event(7))
+    clock.advance(3600)
+    assert await desk.store.add(_event(7)) == (first, True)  # a retransmission an hour later
+    clock.advance(DEDUP_WINDOW.total_seconds())
+    again, duplicate = await desk.store.add(_event(7))
+    assert (again > first, duplicate) == (True, False)
+    assert [e.id for e in await desk.store.events()] == [first, again]
+    # a restarted receiver (a new store on the same database) knows the recent copy
+    store, db = open_storage(ReceiverConfig(store=store_url), clock)
+    async with store, db:
+        assert await store.add(_event(7)) == (again, True)
+        clock.advance(DEDUP_WINDOW.total_seconds() + 1)
+        assert (await store.add(_event(7)))[1] is False
 
 
 async def test_new_events_are_announced_once_each(desk: Desk) -> None:

@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from config.loader import ConfigError, load_receiver, load_site
 from config.pins import hash_pin
@@ -21,9 +22,19 @@ log = logging.getLogger("wachter")
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _run(coro_factory: Callable[[], object]) -> int:
+def _run(coro_factory: Callable[[], object], *, fast_loop: bool = False) -> int:
+    """Run the service's coroutine; ``fast_loop``: on uvloop when it is installed (the
+    receiver: its per-frame I/O and callbacks cost about a third less CPU there)."""
+    runner: Callable[[Any], object] = asyncio.run
+    if fast_loop:
+        try:
+            import uvloop
+        except ImportError:
+            log.info("uvloop is not installed; running on asyncio's own event loop")
+        else:
+            runner = uvloop.run
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(coro_factory())  # type: ignore[arg-type]
+        runner(coro_factory())
     return 0
 
 
@@ -76,7 +87,7 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     async def run() -> None:
         await run_receiver(config, stop_on_signals())
 
-    return _run(run)
+    return _run(run, fast_loop=True)
 
 
 # -- tools ------------------------------------------------------------------------------

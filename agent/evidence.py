@@ -24,7 +24,7 @@ from paho.mqtt.properties import Properties
 
 from config.site import Site
 from protocol import mqtt
-from protocol.mqtt_client import bounded
+from protocol.mqtt_client import bounded, still_wanted
 
 __all__ = ["EvidenceRelay"]
 
@@ -104,6 +104,7 @@ class EvidenceRelay:
                     async for message in client.messages:
                         await self._spool(message)
             except aiomqtt.MqttError as exc:
+                still_wanted()  # the disconnect may have swallowed our cancellation (Python 3.11)
                 log.warning("evidence: broker connection lost (%s)", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
@@ -137,6 +138,7 @@ class EvidenceRelay:
         timeout = aiohttp.ClientTimeout(total=15)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
             while True:
+                still_wanted()
                 async with self._db.execute(
                     "SELECT id, ref, data FROM spool ORDER BY id LIMIT 1"
                 ) as cur:

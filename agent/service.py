@@ -30,7 +30,7 @@ from agent.watchdog import watchdog_loop
 from config.pins import verify_pin
 from config.site import DeviceType, Site, User
 from protocol import mqtt
-from protocol.mqtt_client import bounded
+from protocol.mqtt_client import bounded, still_wanted
 
 __all__ = ["Agent"]
 
@@ -150,6 +150,7 @@ class Agent:
                     await self._on_batch(batch)
                     for handled in batch:
                         acknowledge(client, handled)  # only now may the broker forget it
+                    still_wanted()  # a publish may have swallowed the stop (Python 3.11)
         except asyncio.CancelledError:
             await self._say_offline(client)
             raise
@@ -461,6 +462,7 @@ class Agent:
 
     async def _timer_loop(self) -> None:
         while True:
+            still_wanted()
             deadline = panel.next_deadline(self.state)
             self._deadline_changed.clear()
             timeout = 3600.0 if deadline is None else (deadline - self.clock()).total_seconds()
@@ -468,7 +470,8 @@ class Agent:
                 await self.apply(panel.Tick())
                 continue
             try:
-                await asyncio.wait_for(self._deadline_changed.wait(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: in 3.11 it can lose a cancel
+                    await self._deadline_changed.wait()
             except TimeoutError:
                 await self.apply(panel.Tick())
 

@@ -23,6 +23,7 @@ from agent.paths import ReceiverPath
 from agent.reports import message_for
 from config.site import AlarmCentre
 from protocol.dc09 import Dc09Error, Message, decode, encode
+from protocol.mqtt_client import still_wanted
 
 __all__ = ["ReceiverPath", "Transmitter"]
 
@@ -83,6 +84,7 @@ class Transmitter:
     # -- delivery ---------------------------------------------------------------------------
     async def _deliver_loop(self) -> None:
         while True:
+            still_wanted()  # Python 3.11's wait_for can swallow the stop; see protocol.mqtt_client
             self.wakeup.clear()
             if self.direct:
                 if await self._deliver(self.direct[0], None) is not None:
@@ -93,7 +95,8 @@ class Transmitter:
                 await self._deliver_item(item)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), IDLE_WAIT)
+                async with asyncio.timeout(IDLE_WAIT):
+                    await self.wakeup.wait()
 
     async def _deliver_item(self, item: OutboxItem) -> None:
         kind = await self._deliver(item.report, item)
@@ -207,6 +210,7 @@ class Transmitter:
         path = self.paths[index]
         interval = path.config.poll_interval
         while True:
+            still_wanted()
             now = self.clock()
             due = now if path.last_sent is None else path.last_sent + interval
             if due > now:

@@ -42,7 +42,7 @@ from protocol.mqtt import (
     decode,
     device_topic,
 )
-from protocol.mqtt_client import bounded
+from protocol.mqtt_client import bounded, still_wanted
 
 __all__ = ["CommandHandler", "DeviceLink", "LinkCounters", "Snapshot"]
 
@@ -254,6 +254,7 @@ class DeviceLink:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            still_wanted()
             payload = message.payload if isinstance(message.payload, bytes) else b""
             try:
                 if message.topic.matches(self._topic(Channel.CONFIRM)):
@@ -281,6 +282,7 @@ class DeviceLink:
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:
+            still_wanted()  # a publish in _flush may have swallowed the stop (Python 3.11)
             self._wake.clear()
             await self._flush(client)
             with contextlib.suppress(TimeoutError):
@@ -310,6 +312,7 @@ class DeviceLink:
 
     async def _beat(self, client: aiomqtt.Client) -> None:
         while True:
+            still_wanted()
             beat = Heartbeat(device=self.device, uptime_s=round(time.monotonic() - self._started, 3))
             await client.publish(self._topic(Channel.HEARTBEAT), beat.model_dump_json(), qos=0)
             await asyncio.sleep(self.heartbeat)

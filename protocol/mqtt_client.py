@@ -31,6 +31,10 @@ def still_wanted() -> None:
     the task still counts the request (``Task.cancelling()``), so this re-raises it. Without it
     a loop goes on for ever, and its TaskGroup, which cancels each child only once, waits for it
     for ever too (the owner's second cancel does not reach the children of an aborting group).
+
+    Only for a task that runs no TaskGroup of its own that can fail and be carried on from: in
+    3.11 a TaskGroup whose child fails while the parent waits in ``__aexit__`` cancels the parent
+    and never takes it back, so ``cancelling()`` stays raised after ``except*`` (fixed in 3.12).
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():

@@ -32,7 +32,7 @@ from drivers.broker import Backoff
 from drivers.intercom import Intercom, IntercomSettings, site_intercoms
 from drivers.intercom.stage import Stage
 from protocol import mqtt
-from protocol.mqtt_client import bounded
+from protocol.mqtt_client import bounded, still_wanted
 
 __all__ = ["DEVICE_VERBS", "Hardware", "SimAction", "SimulatedSite", "StagedIntercoms", "Verb", "sim_topic",
            "verbs_for"]
@@ -127,14 +127,6 @@ class StagedIntercoms:
                 tg.create_task(intercom.run(stop), name=f"intercom:{device_id}")
 
 
-def _still_wanted() -> None:
-    """Re-raise a cancellation that Python 3.11's ``asyncio.wait_for`` (inside aiomqtt) swallowed
-    when the awaited publish completed at the same moment; else a stop waits a heartbeat."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 def sim_topic(site: str, device: str) -> str:
     return f"{mqtt.ROOT}/{site}/sim/{device}"
 
@@ -214,7 +206,7 @@ class SimulatedSite:
                 self.ready.clear()
                 self._client_ref = None
                 log.warning("simulator lost the broker (%s); retrying", group.exceptions[0])
-            _still_wanted()  # the disconnect may have raised over our cancellation
+            still_wanted()  # the disconnect may have raised over our cancellation
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10)
 
@@ -251,7 +243,7 @@ class SimulatedSite:
                 beat = mqtt.Heartbeat(device=device, uptime_s=self.clock() - self.started)
                 topic = mqtt.device_topic(self.site.id, device, mqtt.Channel.HEARTBEAT)
                 await client.publish(topic, beat.model_dump_json(), qos=0)
-            _still_wanted()
+            still_wanted()
             await asyncio.sleep(self.heartbeat)
 
     async def _actions(self, client: aiomqtt.Client) -> None:
@@ -268,7 +260,7 @@ class SimulatedSite:
                 log.warning("simulator: bad action for %s: %s", device, exc)
                 continue
             await self.act(client, device, action)
-            _still_wanted()
+            still_wanted()
 
     def _remember(self, payload: bytes) -> None:
         """The last well-formed event of each device, whoever published it, for ``duplicate``."""

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from protocol import mqtt
-from protocol.mqtt_client import bounded
+from protocol.mqtt_client import bounded, still_wanted
 from simulator.devices import SimAction, sim_topic
 
 __all__ = ["SiteRemote"]
@@ -86,6 +86,7 @@ class SiteRemote:
             finally:
                 self._client = None
                 self._connected.clear()
+            still_wanted()  # a subscribe or the disconnect may have swallowed our cancellation
             await asyncio.sleep(0.2)
 
     def _receive(self, message: aiomqtt.Message) -> None:

@@ -129,14 +129,23 @@ class LocalStack:
         for task in self._tasks:
             if task.get_name() == "simulator":
                 task.cancel()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=10)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._exit.aclose()
-        await self._receiver_down()
-        await asyncio.to_thread(self.broker.stop)
+        stuck: set[asyncio.Task[None]] = set()
+        try:
+            if self._tasks:
+                _, pending = await asyncio.wait(self._tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+                if pending:  # every wait a bound: a part that ignores its stop is named, not waited for
+                    _, stuck = await asyncio.wait(pending, timeout=10)
+                for task in self._tasks:
+                    if task.done() and not task.cancelled():
+                        task.exception()  # retrieved; problems() reports it
+        finally:
+            await self._exit.aclose()
+            await self._receiver_down()
+            await asyncio.to_thread(self.broker.stop)
+        if stuck:
+            raise RuntimeError(f"the {', '.join(sorted(t.get_name() for t in stuck))} did not stop")
 
     def problems(self) -> list[str]:
         """Parts of the stack that died; a scenario with a dead part has failed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from protocol.codes import CODES
 from protocol.dc09 import Message, parse_cid, parse_sia
@@ -34,12 +35,18 @@ def sia_for_cid(qualifier: int, code: int) -> str | None:
 
 
 def describe(msg: Message) -> Content:
+    """SIA code and zone (and the Contact ID triple) of an event frame; ContentError if unreadable."""
+    return _describe(msg.token, msg.data)
+
+
+@lru_cache(maxsize=4096)  # a panel repeats the same few data blocks (a zone, a test) all day
+def _describe(token: str, data: str) -> Content:
     try:
-        if msg.token == "ADM-CID":
-            cid = parse_cid(msg.data)
+        if token == "ADM-CID":
+            cid = parse_cid(data)
             text = f"{cid.qualifier}{cid.code:03d} {cid.group:02d} {cid.zone:03d}"
             return Content(code=sia_for_cid(cid.qualifier, cid.code), zone=f"{cid.zone:03d}", cid=text)
-        event = parse_sia(msg.data)
+        event = parse_sia(data)
         return Content(code=event.code, zone=event.address or None)
     except ValueError as exc:
         raise ContentError(str(exc)) from None

@@ -125,15 +125,16 @@ class FrameHandler:
 
     def _committed(self, msg: Message, account: Account, now: datetime,
                    reply: asyncio.Future[bytes | None], committed: asyncio.Future[Result]) -> None:
-        if reply.done():  # the sender went away meanwhile; its event is stored all the same
-            return
         if committed.cancelled():
             reply.cancel()
-        elif (exc := committed.exception()) is not None:
-            reply.set_exception(exc)  # no ACK: the sender retransmits
-        else:
-            _, duplicate = committed.result()
-            self.counters["duplicate" if duplicate else "stored"] += 1
+            return
+        if (exc := committed.exception()) is not None:
+            if not reply.done():
+                reply.set_exception(exc)  # no ACK: the sender retransmits
+            return
+        _, duplicate = committed.result()
+        self.counters["duplicate" if duplicate else "stored"] += 1
+        if not reply.done():  # else the sender went away meanwhile; its event is stored all the same
             reply.set_result(self._acked(msg, account, now))
 
     def _acked(self, msg: Message, account: Account, now: datetime) -> bytes:

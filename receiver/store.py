@@ -103,8 +103,8 @@ class NewEvent:
         sent = self.sent_at.isoformat() if self.sent_at is not None else None
         return (
             self.site, self.account, received, sent, self.sequence, self.token, self.code, self.zone,
-            self.cid, self.data, json.dumps(self.extended), int(self.encrypted), self.transport,
-            self.peer, self.dedup_key(),
+            self.cid, self.data, json.dumps(self.extended) if self.extended else "[]",
+            int(self.encrypted), self.transport, self.peer, self.dedup_key(),
         )
 
 

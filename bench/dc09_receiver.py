@@ -6,7 +6,7 @@ store (WAL, synchronous=FULL). Each receiver runs in its own process (Wachter as
 `wachter receiver` with flags); the load generator runs in this one, with frames encoded
 beforehand. Target (issue 3): Wachter >= 3x pysiaalarm and p99 round trip < 10 ms, 8 senders.
 
-    python bench/dc09_receiver.py [--senders 8] [--seconds 10] [--warmup 2]
+    python bench/dc09_receiver.py [--senders 8[,32]] [--seconds 10] [--warmup 2] [--runs 3]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -257,12 +256,53 @@ def _row(name: str, tally: Tally, seconds: float) -> str:
             f" {_pct(tally.rtt, 0.50):>8.2f} {_pct(tally.rtt, 0.99):>8.2f} {_pct(tally.rtt, 0.999):>8.2f}")
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--senders wants numbers like 8 or 8,32, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("--senders: at least one sender")
+    return counts
+
+
+@dataclass
+class Round:
+    """One measurement of one receiver at one sender count."""
+
+    tally: Tally
+    stored: int = -1  # events in Wachter's store afterwards (-1: not counted)
+
+    def rate(self, seconds: float) -> float:
+        return self.tally.acked / seconds
+
+
+def _measure(name: str, senders: int, args: argparse.Namespace, pool: ProcessPoolExecutor) -> Round:
+    accounts = _accounts(senders)
+    if name == "pysiaalarm":
+        with pysiaalarm_receiver(accounts) as port:
+            return Round(_run(port, accounts, args.max_rate // 3, args, pool))
+    with tempfile.TemporaryDirectory(prefix="wachter-bench-") as tmp:
+        with wachter_receiver(Path(tmp), accounts) as (port, db):
+            tally = _run(port, accounts, args.max_rate, args, pool)
+        with sqlite3.connect(db) as conn:
+            stored = int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    return Round(tally, stored)
+
+
+def _median_round(rounds: list[Round], seconds: float) -> Round:
+    return sorted(rounds, key=lambda r: r.rate(seconds))[len(rounds) // 2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--senders", type=int, default=8, help="concurrent TCP senders (default 8)")
+    parser.add_argument("--senders", type=_counts, default=[8, 32],
+                        help="concurrent TCP senders, one count or several: 8,32 (the default)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per receiver")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time before that")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="runs per receiver and count, alternating; the median run is shown")
     parser.add_argument("--code", default=CODE, help="SIA event code sent (default RP)")
     parser.add_argument("--max-rate", type=int, default=15_000,
                         help="frames/s to pre-encode for Wachter (pysiaalarm gets a third)")
@@ -272,52 +312,59 @@ def main() -> int:
     parser.add_argument("--target", type=int, metavar="PORT",
                         help="load a receiver already running on 127.0.0.1:PORT instead (profiling)")
     args = parser.parse_args()
-    accounts = _accounts(args.senders)
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    results: dict[str, Tally] = {}
-    stored = 0
-    if args.target:
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    names = [n for n in ("wachter", "pysiaalarm") if args.only in (None, n)]
+    results: dict[int, dict[str, list[Round]]] = {}
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        if args.target:
+            accounts = _accounts(args.senders[0])
             tally = _run(args.target, accounts, args.max_rate, args, pool)
-        print(_row(f"port {args.target}", tally, args.seconds))
-        return 0
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool, \
-            tempfile.TemporaryDirectory(prefix="wachter-bench-") as tmp:
-        if args.only != "pysiaalarm":
-            with wachter_receiver(Path(tmp), accounts) as (port, db):
-                results["wachter"] = _run(port, accounts, args.max_rate, args, pool)
-            with sqlite3.connect(db) as conn:
-                stored = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        if args.only != "wachter":
-            with pysiaalarm_receiver(accounts) as port:
-                results["pysiaalarm"] = _run(port, accounts, args.max_rate // 3, args, pool)
+            print(_row(f"port {args.target}", tally, args.seconds))
+            return 0
+        for senders in args.senders:
+            results[senders] = {name: [] for name in names}
+            for _ in range(args.runs):
+                for name in names:
+                    results[senders][name].append(_measure(name, senders, args, pool))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nDC-09 receivers, {args.senders} closed-loop TCP senders, encrypted SIA-DCS ({args.code},"
-          f" ascii key), {args.seconds:g} s after {args.warmup:g} s warm-up")
+    print(f"\nDC-09 receivers, closed-loop TCP senders, encrypted SIA-DCS ({args.code}, ascii key),"
+          f" {args.seconds:g} s after {args.warmup:g} s warm-up, median of {args.runs} run(s)")
     print(f"{multiprocessing.cpu_count()} CPUs, load average before {load_before}, at the end {load}"
           " (other work on the machine skews this)")
-    print(f"load generator: one process, {_loop_name(args.loop)} event loop, frames encoded beforehand\n")
-    print(f"{'receiver':<12} {'ACKed/s':>10} {'ACKed':>10} {'refused':>8}"
-          f" {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>8}")
-    for name, tally in results.items():
-        print(_row(name, tally, args.seconds))
-    for name, tally in results.items():
-        if tally.wrapped:
-            print(f"warning: {name} senders ran out of frames {tally.wrapped}x; raise --max-rate")
-        if tally.refused:
-            print(f"warning: {name} refused {tally.refused:,} frames (NAK/DUH); if encoding took over"
-                  " 40 s their timestamps fell out of the window: lower --max-rate")
-    if "wachter" in results:
-        wachter = results["wachter"]
-        verdict = "ok" if stored >= wachter.acked_total else "MISSING EVENTS"
-        print(f"\nwachter store: {stored:,} events for {wachter.acked_total:,} ACKs ({verdict})")
-        print(f"wachter p99 round trip {_pct(wachter.rtt, 0.99):.2f} ms (target < 10 ms)")
-    if len(results) == 2 and results["pysiaalarm"].acked:
-        ratio = results["wachter"].acked / results["pysiaalarm"].acked
-        print(f"ratio wachter / pysiaalarm: {ratio:.2f}x (target >= 3x)")
-    if results and statistics.fmean(len(t.rtt) for t in results.values()) == 0:
-        return 1
-    return 0
+    print(f"load generator: one process, {_loop_name(args.loop)} event loop, frames encoded beforehand")
+    print("wachter: `wachter receiver` (uvloop), SQLite WAL synchronous=FULL, every event committed"
+          " before its ACK; pysiaalarm: its asyncio TCP server, no store\n")
+    print(f"{'senders':>7} {'receiver':<12} {'ACKed/s':>10} {'ACKed':>10} {'refused':>8}"
+          f" {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>8}   all runs, ACKed/s")
+    failed = False
+    for senders, by_name in results.items():
+        for name, rounds in by_name.items():
+            middle = _median_round(rounds, args.seconds)
+            every = " ".join(f"{r.rate(args.seconds):,.0f}" for r in rounds)
+            print(f"{senders:>7} {_row(name, middle.tally, args.seconds)}   {every}")
+            for r in rounds:
+                failed |= not r.tally.rtt
+                if r.tally.wrapped:
+                    print(f"warning: {name} senders ran out of frames {r.tally.wrapped}x; raise --max-rate")
+                if r.tally.refused:
+                    print(f"warning: {name} refused {r.tally.refused:,} frames (NAK/DUH); if encoding took"
+                          " over 40 s their timestamps fell out of the window: lower --max-rate")
+                if r.stored >= 0 and r.stored < r.tally.acked_total:
+                    print(f"MISSING EVENTS: {name} ACKed {r.tally.acked_total:,} but stored {r.stored:,}")
+                    failed = True
+    print()
+    for senders, by_name in results.items():
+        if "wachter" in by_name:
+            rounds = by_name["wachter"]
+            stored, acked = sum(r.stored for r in rounds), sum(r.tally.acked_total for r in rounds)
+            p99 = _pct(_median_round(rounds, args.seconds).tally.rtt, 0.99)
+            print(f"{senders} senders: wachter stored {stored:,} events for {acked:,} ACKs"
+                  f" ({'ok' if stored >= acked else 'MISSING EVENTS'}); p99 {p99:.2f} ms (target < 10 ms)")
+        if len(by_name) == 2:
+            ours, theirs = (_median_round(by_name[n], args.seconds).rate(args.seconds) for n in names)
+            if theirs:
+                print(f"{senders} senders: ratio wachter / pysiaalarm {ours / theirs:.2f}x (target >= 3x)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

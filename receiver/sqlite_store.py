@@ -13,6 +13,7 @@ never stalls the listeners.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -37,8 +38,14 @@ from receiver.store import (
     utcnow,
 )
 
-__all__ = ["SqliteEventStore"]
+__all__ = ["RecentEvents", "SqliteEventStore"]
 
+log = logging.getLogger(__name__)
+
+
+
+#: keys kept at most (about 300 bytes each): a day of a large centre's traffic
+MAX_RECENT = 1_000_000
 
 
 class RecentEvents:
@@ -51,6 +58,7 @@ class RecentEvents:
         self.last_id = 0
         self._ids: dict[str, int] = {}  # dedup -> id of the first copy
         self._order: deque[tuple[float, str, int]] = deque()  # (received, dedup, id), by id
+        self.shrunk = False  # MAX_RECENT was reached once
 
     def load(self, conn: sqlite3.Connection, since: float) -> None:
         """At start-up: the events received since ``since`` (by the received_at index)."""
@@ -71,14 +79,23 @@ class RecentEvents:
         self._ids.setdefault(dedup, row_id)
         self._order.append((received, dedup, row_id))
         self.last_id = max(self.last_id, row_id)
+        if len(self._order) > MAX_RECENT:  # a flood: the window shrinks instead of memory growing
+            if not self.shrunk:
+                log.warning("over %d events in %.0f h: de-duplication now covers a shorter time",
+                            MAX_RECENT, self.window / 3600)
+            self.shrunk = True
+            self._forget()
+
+    def _forget(self) -> None:
+        _, dedup, row_id = self._order.popleft()
+        if self._ids.get(dedup) == row_id:
+            del self._ids[dedup]
 
     def earlier(self, dedups: Sequence[str], now: float) -> dict[str, int]:
         """{dedup: first id} of those received within the window before ``now``."""
         order, ids = self._order, self._ids
         while order and order[0][0] < now - self.window:
-            _, dedup, row_id = order.popleft()
-            if ids.get(dedup) == row_id:
-                del ids[dedup]
+            self._forget()
         return {d: ids[d] for d in dedups if d in ids}
 
 

@@ -7,6 +7,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from receiver import sqlite_store
 from receiver.committer import EventCommitter
 from receiver.sqlite_store import SqliteEventStore
 from receiver.store import NewEvent
@@ -73,3 +76,17 @@ async def test_a_failed_commit_acks_nobody_and_the_next_batch_works(tmp_path: Pa
         assert _rows(tmp_path / "r.db") == []
         [(_, duplicate)] = await asyncio.gather(committer.add(_event(10)))
         assert not duplicate and [seq for _, seq in _rows(tmp_path / "r.db")] == [10]
+
+
+def test_recent_keys_expire_with_the_window_and_a_flood_shortens_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_store, "MAX_RECENT", 3)
+    recent = sqlite_store.RecentEvents(window=60)
+    recent.add("a", 1, 0.0)
+    recent.add("b", 2, 30.0)
+    assert recent.earlier(["a", "b", "c"], 59.0) == {"a": 1, "b": 2}
+    assert recent.earlier(["a", "b"], 61.0) == {"b": 2}  # "a" is older than the window
+    recent.add("c", 3, 62.0)
+    recent.add("d", 4, 63.0)
+    recent.add("e", 5, 64.0)  # a fourth key: the oldest ("b") goes, memory stays bounded
+    assert recent.earlier(["b", "c", "d", "e"], 65.0) == {"c": 3, "d": 4, "e": 5}
+    assert recent.shrunk

@@ -42,7 +42,8 @@ def test_encrypted_ack_spec_form() -> None:
     receiver=st.none() | st.from_regex(r"[0-9A-Fa-f]{1,6}", fullmatch=True),
     prefix=st.none() | st.from_regex(r"[0-9A-Fa-f]{1,6}", fullmatch=True),
     account=st.none() | st.from_regex(r"[0-9A-Fa-f]{1,16}", fullmatch=True),
-    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
+                        timezones=st.just(UTC)),
     encrypted=st.booleans(),
     pad=st.binary(min_size=16, max_size=16).filter(lambda b: not set(b) & set(b"|[]")),
 )

@@ -67,6 +67,7 @@ class Agent:
         self.eventlog: EventLog | None = None
         self.evidence = EvidenceRelay(site, clock)
         self.walktest: WalkTest | None = None
+        self._session: asyncio.TaskGroup | None = None  # the current broker connection's tasks
 
     def _fault(self, name: str, active: bool) -> None:
         (self.faults.add if active else self.faults.discard)(name)
@@ -143,6 +144,7 @@ class Agent:
         """One connection's life: announce, resume, then handle every message."""
         try:
             async with asyncio.TaskGroup() as tg:
+                self._session = tg  # for work a message starts that must not hold up the next
                 await self._on_connect(client)
                 tg.create_task(self._resume_after_settle(), name="resume")
                 async for message in client.messages:
@@ -154,6 +156,8 @@ class Agent:
         except asyncio.CancelledError:
             await self._say_offline(client)
             raise
+        finally:
+            self._session = None
 
     @property
     def _availability_topic(self) -> str:
@@ -311,11 +315,20 @@ class Agent:
             else:
                 test, self.walktest = self.walktest, None
                 await self._commit_walk([test.finish()], now, f"walk test ended by {user.name}")
-                links = await self.transmitter.link_test()
-                notice = ("walk_test_ended", outcome(self.site, test, links))
+                # the link test waits for the centre (seconds, when a path is down): never in
+                # the message loop, where it would hold up a panic press behind it
+                if self._session is not None:
+                    self._session.create_task(self._after_walk_test(test), name="walk-test-end")
+                    return
+                notice = ("walk_test_ended", outcome(self.site, test, {}))
         await self._notice(*notice)
-        if notice[0] == "walk_test_ended":
-            await self._resume_after_settle()  # the panel catches up on what changed meanwhile
+
+    async def _after_walk_test(self, test: WalkTest) -> None:
+        """The link test to each path, the report to the installer, then the panel catches up
+        on what changed meanwhile."""
+        links = await self.transmitter.link_test()
+        await self._notice("walk_test_ended", outcome(self.site, test, links))
+        await self._resume_after_settle()
 
     async def _walk_test_point(self, event: mqtt.DeviceEvent) -> None:
         device = self.site.device(event.device)

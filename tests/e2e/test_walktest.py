@@ -13,7 +13,7 @@ import aiomqtt
 import pytest
 
 from agent.walktest_cli import run_walktest, write_report
-from config.site import DeviceType
+from config.site import DeviceType, Site
 from protocol import mqtt
 from protocol.mqtt_client import bounded
 from tests.broker import Mosquitto
@@ -126,3 +126,39 @@ async def test_a_reconnect_during_the_walk_test_turns_no_trigger_into_an_alarm(
         await stack.wait_event("TA", timeout=5)
         await stack.wait_outbox_empty(timeout=3)
         assert [e.code for e in await stack.receiver.store.events()] == ["TS", "TE", "TA"]
+
+
+async def test_a_panic_right_after_the_walk_test_is_not_held_up_by_its_link_test(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Ending a walk test tests the link to each path; a path that does not answer makes that
+    take seconds. A panic pressed meanwhile must reach the centre at once all the same."""
+    import socket
+    from datetime import timedelta
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dead:  # a UDP port nobody answers on
+        dead.bind(("127.0.0.1", 0))
+        dead_port = dead.getsockname()[1]
+
+        def silent_backup(site: Site) -> Site:
+            primary, backup = site.alarm_centre.paths
+            backup = backup.model_copy(update={"url": f"udp://127.0.0.1:{dead_port}",
+                                               "ack_timeout": timedelta(seconds=4), "retries": 0})
+            centre = site.alarm_centre.model_copy(update={"paths": [primary, backup]})
+            return site.model_copy(update={"alarm_centre": centre})
+
+        async with running_stack(tmp_path, mosquitto.url, tweak=silent_backup) as stack:
+            done = asyncio.Event()
+            done.set()  # end the walk test as soon as it has started
+            walk = asyncio.create_task(run_walktest(stack.agent.site, mosquitto.url, "4321", timeout=30,
+                                                    done=done))
+            await stack.wait_event("TE", timeout=5)
+            assert not walk.done()  # the link test is still waiting for the silent backup
+            loop = asyncio.get_running_loop()
+            pressed = loop.time()
+            await stack.act("panic-hall", "press")
+            await stack.act("panic-hall", "release")
+            await stack.wait_event("PA", timeout=1.0)
+            assert loop.time() - pressed < 1.0 and not walk.done()
+            outcome = await asyncio.wait_for(walk, 10)
+            assert outcome["links_ms"] == {"primary": outcome["links_ms"]["primary"], "backup": None}  # type: ignore[index]

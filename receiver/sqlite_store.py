@@ -61,12 +61,12 @@ class RecentEvents:
         self.shrunk = False  # MAX_RECENT was reached once
 
     def load(self, conn: sqlite3.Connection, since: float) -> None:
-        """At start-up: the events received since ``since`` (by the received_at index)."""
-        floor = datetime.fromtimestamp(since, UTC).isoformat()
-        query = "SELECT id, dedup, received_at FROM events WHERE received_at >= ? ORDER BY id"
-        for row_id, dedup, received in conn.execute(query, (floor,)):
-            self.add(str(dedup), int(row_id), datetime.fromisoformat(received).timestamp())
+        """At start-up: the newest events (at most MAX_RECENT, by id) received since ``since``."""
         (newest,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+        floor = datetime.fromtimestamp(since, UTC).isoformat()
+        query = "SELECT id, dedup, received_at FROM events WHERE id > ? AND received_at >= ? ORDER BY id"
+        for row_id, dedup, received in conn.execute(query, (int(newest) - MAX_RECENT, floor)):
+            self.add(str(dedup), int(row_id), datetime.fromisoformat(received).timestamp())
         self.last_id = max(self.last_id, int(newest))
 
     def catch_up(self, conn: sqlite3.Connection) -> None:

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Self, TypeVar
 
 __all__ = [
@@ -46,7 +47,8 @@ def utcnow() -> datetime:
 
 
 # Events are never deleted, so a plain rowid only grows: AUTOINCREMENT would add a page write
-# (sqlite_sequence) to every commit for nothing.
+# (sqlite_sequence) to every commit for nothing. Every index costs a page write per commit too:
+# sites' histories and code searches have one; time ranges are searched within a site.
 EVENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -68,7 +70,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
-CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 """
 
 INSERT_COLUMNS = (
@@ -289,6 +290,7 @@ def batches(items: Sequence[T]) -> Iterable[Sequence[T]]:
         yield items[start : start + MAX_BATCH]
 
 
+@lru_cache(maxsize=64)
 def insert_sql(count: int) -> str:
     """A multi-row insert (of events already known to be new) that names the rows' ids."""
     rows = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * count)

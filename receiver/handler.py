@@ -134,8 +134,13 @@ class FrameHandler:
             return
         _, duplicate = committed.result()
         self.counters["duplicate" if duplicate else "stored"] += 1
-        if not reply.done():  # else the sender went away meanwhile; its event is stored all the same
+        if reply.done():  # the sender went away meanwhile; its event is stored all the same
+            return
+        try:
             reply.set_result(self._acked(msg, account, now))
+        except Exception as error:  # a reply we cannot write must not leave the connection waiting
+            log.exception("ACK for %s could not be built", msg.account)
+            reply.set_exception(error)
 
     def _acked(self, msg: Message, account: Account, now: datetime) -> bytes:
         self.links.heard(account.account, now, poll=msg.token == "NULL")

@@ -12,6 +12,7 @@ import pytest
 
 from config.receiver import Account
 from protocol.dc09 import Dc09Key, Message, decode, encode
+from receiver import handler as handler_module
 from receiver.handler import FrameHandler
 from receiver.listener import Listener
 from receiver.sqlite_store import SqliteEventStore
@@ -121,6 +122,21 @@ async def test_when_the_commit_fails_nothing_is_acked_and_the_connection_closes(
     writer.write(_frame(1))
     assert [(r.token, r.sequence) for r in await _replies(reader, 1)] == [("ACK", 1)]
     writer.close()
+
+
+async def test_an_ack_that_cannot_be_built_closes_the_connection_instead_of_hanging_it(
+    served: tuple[Listener, Listener, HeldStore], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tcp, _, store = served
+
+    def broken_ack(*_args: object, **_kw: object) -> bytes:
+        raise ValueError("cannot build this ACK")
+
+    monkeypatch.setattr(handler_module, "ack", broken_ack)
+    reader, writer = await asyncio.open_connection("127.0.0.1", tcp.port)
+    writer.write(_frame(1))
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed: the sender retransmits
+    assert [e.sequence for e in await store.events()] == [1]  # stored all the same
 
 
 class _Datagrams(asyncio.DatagramProtocol):

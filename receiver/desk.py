@@ -436,19 +436,30 @@ class AlarmDesk:
         return alarm
 
     async def take(self, alarm_id: int, user: str, *, override: bool = False) -> Alarm:
-        """Ownership is exclusive; a supervisor may take over (``override``)."""
+        """Ownership is exclusive; a supervisor may take over (``override``).
+
+        The owner is read inside the write transaction (one writer at a time, across receiver
+        processes too), so of two operators who take the same alarm at the same moment one
+        gets it and the other is told who has it.
+        """
         alarm = await self._open_alarm(alarm_id)
         if alarm.owner == user:
             return alarm
-        if alarm.owner and not override:
-            raise DeskError(f"alarm {alarm_id} is already taken by {alarm.owner}")
         now = self.clock()
         async with self.db.transaction() as tx:
+            row = await tx.one("SELECT owner, closed_at FROM alarms WHERE id = ?", (alarm_id,))
+            owner, closed = (row[0], row[1]) if row else (None, None)
+            if closed is not None:
+                raise DeskError(f"alarm {alarm_id} is already closed")
+            if owner == user:
+                return alarm
+            if owner and not override:
+                raise DeskError(f"alarm {alarm_id} is already taken by {owner}")
             await tx.execute(
                 "UPDATE alarms SET owner = ?, taken_at = COALESCE(taken_at, ?), updated_at = ? WHERE id = ?",
                 (user, now.isoformat(), now.isoformat(), alarm_id),
             )
-            text = f"taken over from {alarm.owner}" if alarm.owner else "taken"
+            text = f"taken over from {owner}" if owner else "taken"
             await self._log(tx, alarm_id, "take", user, text)
             await record(tx, now, user, "take", f"alarm:{alarm_id}", text)
         self._changed(alarm_id)

@@ -11,7 +11,7 @@ import pytest
 from config.receiver import ReceiverConfig
 from receiver.alarms import AlarmClass
 from receiver.auth import LoginLimiter
-from receiver.desk import AlarmDesk
+from receiver.desk import AlarmDesk, DeskError
 from receiver.links import LinkBook
 from receiver.service import open_storage
 from receiver.store import DEDUP_WINDOW, NewEvent
@@ -146,3 +146,17 @@ async def test_the_login_limit_counts_failures_on_every_receiver(desk: Desk, oth
     assert not await limits[1].blocked("user:sam")
     desk.clock.advance(301)
     assert not await limits[0].blocked("user:olga")
+
+
+async def test_two_operators_taking_one_alarm_at_once_one_gets_it(desk: Desk, other: Desk) -> None:
+    """Operators on two receivers (or two browser tabs) press "take" at the same moment."""
+    await desk.signal("PA")
+    [alarm] = await desk.desk.queue()
+    results = await asyncio.gather(desk.desk.take(alarm.id, "olga"), other.desk.take(alarm.id, "piet"),
+                                   return_exceptions=True)
+    won = [r for r in results if not isinstance(r, BaseException)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert isinstance(lost[0], DeskError) and f"taken by {won[0].owner}" in str(lost[0])
+    stored = await other.desk.alarm(alarm.id)
+    assert stored is not None and stored.owner == won[0].owner

@@ -199,9 +199,12 @@ class SimulatedSite:
                 async with bounded(self._client()) as client:
                     await self._announce(client)
                     backoff = 0.5
+                    # the action loop runs in the group's body, not as a child: in Python 3.11 a
+                    # child failing while the body waits in __aexit__ leaves this task marked
+                    # cancelled for good, and ``still_wanted`` below would end the simulator
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(self._heartbeats(client), name="sim-heartbeat")
-                        tg.create_task(self._actions(client), name="sim-actions")
+                        await self._actions(client)
             except* aiomqtt.MqttError as group:  # from the body or a loop of the TaskGroup
                 self.ready.clear()
                 self._client_ref = None

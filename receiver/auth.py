@@ -25,6 +25,7 @@ __all__ = [
     "Principal",
     "Role",
     "Session",
+    "TokenInfo",
     "hash_password",
     "verify_password",
 ]
@@ -107,6 +108,17 @@ class Session:
     secret: str  # goes into the cookie, never stored
     user: Principal
     csrf: str
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as the admin page lists it: ``digest`` identifies it for revoking."""
+
+    digest: str
+    name: str
+    role: Role
+    site: str | None
+    created_at: datetime
 
 
 class LoginLimiter:
@@ -199,6 +211,40 @@ class Accounts:
             )
             await record(tx, self.clock(), by, "token_created", f"token:{name}", site or role.name.lower())
         return token
+
+    async def remove_user(self, name: str, *, by: str) -> None:
+        """``name`` can no longer sign in, and every session it has ends now. The audit log and
+        the alarms keep the name. Nobody removes themselves, and the last admin stays."""
+        if name == by:
+            raise ValueError("you cannot remove yourself")
+        async with self.db.transaction() as tx:
+            row = await tx.one("SELECT role FROM users WHERE name = ?", (name,))
+            if row is None:
+                raise ValueError(f"there is no user {name}")
+            if str(row[0]) == "admin":
+                admins = await tx.one("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                if admins is None or int(admins[0]) <= 1:
+                    raise ValueError("the last admin cannot be removed")
+            await tx.execute('DELETE FROM sessions WHERE "user" = ?', (name,))
+            await tx.execute("DELETE FROM users WHERE name = ?", (name,))
+            await record(tx, self.clock(), by, "user_removed", f"user:{name}", str(row[0]))
+
+    async def tokens(self) -> list[TokenInfo]:
+        """The API tokens there are (never the tokens themselves: only their digests are kept)."""
+        rows = await self.db.all(
+            "SELECT digest, name, role, site, created_at FROM api_tokens ORDER BY created_at, name"
+        )
+        return [TokenInfo(str(d), str(n), Role[str(r).upper()], s, datetime.fromisoformat(str(c)))
+                for d, n, r, s, c in rows]
+
+    async def revoke_token(self, digest: str, *, by: str) -> None:
+        """The token opens nothing from now on."""
+        async with self.db.transaction() as tx:
+            row = await tx.one("SELECT name, site FROM api_tokens WHERE digest = ?", (digest,))
+            if row is None:
+                raise ValueError("there is no such token (revoked already?)")
+            await tx.execute("DELETE FROM api_tokens WHERE digest = ?", (digest,))
+            await record(tx, self.clock(), by, "token_revoked", f"token:{row[0]}", str(row[1] or ""))
 
     async def token(self, token: str) -> Principal | None:
         row = await self.db.one("SELECT name, role, site FROM api_tokens WHERE digest = ?", (_digest(token),))

@@ -16,26 +16,49 @@ ROLES = ("operator", "supervisor", "admin")
 
 
 async def _users_body(request: web.Request, message: str = "") -> str:
+    centre, me = request.app[CENTRE], request[PRINCIPAL].name
+    csrf = csrf_field(request)
+
+    def remove(name: str) -> str:
+        if name == me:
+            return ""
+        return (f'<form method="post" action="/admin/users/remove" class="inline">{csrf}'
+                f'<input type="hidden" name="name" value="{esc(name)}"><button>Remove</button></form>')
+
     users = "".join(
-        f"<tr><td>{esc(n)}</td><td>{esc(r.name.lower())}</td></tr>"
-        for n, r in await request.app[CENTRE].accounts.users()
+        f"<tr><td>{esc(n)}</td><td>{esc(r.name.lower())}</td><td>{remove(n)}</td></tr>"
+        for n, r in await centre.accounts.users()
+    )
+    tokens = "".join(
+        f"<tr><td>{esc(t.name)}</td><td>{esc(t.site or 'the whole API (read)')}</td>"
+        f"<td>{local(t.created_at)}</td><td>"
+        f'<form method="post" action="/admin/tokens/revoke" class="inline">{csrf}'
+        f'<input type="hidden" name="token" value="{esc(t.digest)}"><button>Revoke</button></form>'
+        "</td></tr>"
+        for t in await centre.accounts.tokens()
     )
     options = "".join(f"<option>{r}</option>" for r in ROLES)
-    sites = "".join(f"<option>{esc(s)}</option>" for s in sorted(request.app[CENTRE].sites))
+    sites = "".join(f"<option>{esc(s)}</option>" for s in sorted(centre.sites))
     return (
-        f"{message}<table id='users'><thead><tr><th>User</th><th>Role</th></tr></thead>"
+        f"{message}<table id='users'><thead><tr><th>User</th><th>Role</th><th></th></tr></thead>"
         f"<tbody>{users}</tbody></table>"
-        f'<h2>Add or change a user</h2><form method="post" action="/admin/users">{csrf_field(request)}'
+        f'<h2>Add or change a user</h2><form method="post" action="/admin/users">{csrf}'
         '<label>Name <input name="name" required pattern="[a-z0-9._-]{2,32}"></label>'
         f'<label>Role <select name="role">{options}</select></label>'
         '<label>Password <input name="password" type="password" minlength="10"'
         ' required></label><button>Save</button></form>'
-        f'<h2>New API token</h2><form method="post" action="/admin/tokens">{csrf_field(request)}'
+        "<h2>API tokens</h2><table id='tokens'><thead><tr><th>Name</th><th>For</th><th>Created</th>"
+        f"<th></th></tr></thead><tbody>{tokens}</tbody></table>"
+        f'<h2>New API token</h2><form method="post" action="/admin/tokens">{csrf}'
         '<label>Name <input name="name" required></label>'
         '<label>For <select name="site"><option value="">the whole API'
         f' (read)</option>{sites}</select></label>'
         "<button>Create</button></form>"
     )
+
+
+async def _refused(request: web.Request, why: object) -> web.Response:
+    return page(request, "Users", await _users_body(request, f'<p class="error">{esc(why)}</p>'), status=400)
 
 
 @routes.get("/admin/users")
@@ -63,6 +86,28 @@ async def save_user(request: web.Request) -> web.Response:
             request, "Users", await _users_body(request, f'<p class="error">{esc(exc)}</p>'), status=400
         )
     return page(request, "Users", await _users_body(request, f'<p class="ok">Saved {esc(name)}.</p>'))
+
+
+@routes.post("/admin/users/remove")
+async def remove_user(request: web.Request) -> web.Response:
+    form = await request.post()
+    name = str(form.get("name", ""))
+    try:
+        await request.app[CENTRE].accounts.remove_user(name, by=request[PRINCIPAL].name)
+    except ValueError as exc:
+        return await _refused(request, exc)
+    return page(request, "Users", await _users_body(request, f'<p class="ok">Removed {esc(name)}.</p>'))
+
+
+@routes.post("/admin/tokens/revoke")
+async def revoke_token(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        token, by = str(form.get("token", "")), request[PRINCIPAL].name
+        await request.app[CENTRE].accounts.revoke_token(token, by=by)
+    except ValueError as exc:
+        return await _refused(request, exc)
+    return page(request, "Users", await _users_body(request, '<p class="ok">Token revoked.</p>'))
 
 
 @routes.post("/admin/tokens")

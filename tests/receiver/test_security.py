@@ -71,7 +71,8 @@ async def test_a_wrong_or_made_up_token_gets_401(receiver: Receiver) -> None:
 async def test_form_posts_without_the_csrf_token_are_refused(receiver: Receiver) -> None:
     client = await sign_in(_base(receiver), "ada")
     async with client.http:
-        for path in ("/alarms/1/take", "/alarms/1/note", "/admin/users", "/logout"):
+        for path in ("/alarms/1/take", "/alarms/1/note", "/admin/users", "/admin/users/remove",
+                     "/admin/tokens/revoke", "/logout"):
             resp = await client.http.post(client.base + path, data={"text": "x"}, allow_redirects=False)
             assert resp.status == 403, path
             resp = await client.http.post(client.base + path, data={"csrf": "forged"}, allow_redirects=False)
@@ -171,3 +172,44 @@ def test_passwords_are_salted_scrypt_hashes() -> None:
     assert one != two and one.startswith("scrypt$") and "s3cret" not in one
     assert verify_password("s3cret-pass", one) and not verify_password("s3cret-pasS", one)
     assert not verify_password("x", "garbage")
+
+
+async def test_an_admin_removes_a_user_whose_session_ends_at_once(receiver: Receiver) -> None:
+    olga = await sign_in(_base(receiver), "olga")
+    admin = await sign_in(_base(receiver), "ada")
+    async with olga.http, admin.http:
+        assert (await olga.http.get(olga.base + "/", allow_redirects=False)).status == 200
+        resp = await admin.form("/admin/users/remove", name="olga")
+        assert resp.status == 200 and "Removed olga" in await resp.text()
+        after = await olga.http.get(olga.base + "/", allow_redirects=False)
+        assert after.status == 302 and after.headers["Location"].startswith("/login")
+        assert await receiver.accounts.login("olga", PASSWORD) is None
+        for name, why in (("ada", "yourself"), ("nobody", "no user")):
+            refused = await admin.form("/admin/users/remove", name=name)
+            assert refused.status == 400 and why in await refused.text()
+        audit = await receiver.accounts.db.all(
+            "SELECT who, action, target FROM audit WHERE action = 'user_removed'")
+        assert [tuple(r) for r in audit] == [("ada", "user_removed", "user:olga")]
+
+
+async def test_the_last_admin_cannot_be_removed(receiver: Receiver) -> None:
+    await receiver.accounts.add_user("bea", Role.ADMIN, PASSWORD)
+    await receiver.accounts.remove_user("ada", by="bea")
+    with pytest.raises(ValueError, match="last admin"):
+        await receiver.accounts.remove_user("bea", by="sam")
+
+
+async def test_a_revoked_token_opens_nothing(receiver: Receiver) -> None:
+    token = await receiver.accounts.add_token("dashboard", Role.OPERATOR)
+    admin = await sign_in(_base(receiver), "ada")
+    async with admin.http, aiohttp.ClientSession() as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        assert (await http.get(_base(receiver) + "/api/events", headers=auth)).status == 200
+        [listed] = await receiver.accounts.tokens()
+        shown = await (await admin.http.get(admin.base + "/admin/users")).text()
+        assert listed.name == "dashboard" and "dashboard" in shown and token not in shown
+        resp = await admin.form("/admin/tokens/revoke", token=listed.digest)
+        assert resp.status == 200 and "Token revoked" in await resp.text()
+        assert (await http.get(_base(receiver) + "/api/events", headers=auth)).status == 401
+        again = await admin.form("/admin/tokens/revoke", token=listed.digest)
+        assert again.status == 400

@@ -34,6 +34,12 @@ __all__ = ["EVENTS_LOCK", "PgEventStore"]
 EVENTS_LOCK = 0x57_41_43_48_00_03  # "WACH" 3: one event commit at a time, so ids commit in order
 #: the lookup of earlier copies needs an index here (SQLite's store keeps them in memory)
 DEDUP_INDEX = "CREATE INDEX IF NOT EXISTS events_dedup ON events(dedup, received_at);"
+#: an events table of an earlier version: dedup was UNIQUE (a legitimate repeat after the window
+#: would fail its batch), and received_at had an index no query uses any more
+MIGRATIONS = """
+ALTER TABLE events DROP CONSTRAINT IF EXISTS events_dedup_key;
+DROP INDEX IF EXISTS events_received;
+"""
 _EARLIER = (
     "SELECT dedup, MIN(id) AS id FROM events WHERE dedup = ANY($1::text[]) AND received_at >= $2"
     " GROUP BY dedup"
@@ -59,7 +65,7 @@ class PgEventStore(EventStore):
         self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
         try:
             async with self._pool.acquire() as conn:
-                await create_schema(conn, [EVENTS_SCHEMA, DEDUP_INDEX])
+                await create_schema(conn, [EVENTS_SCHEMA, DEDUP_INDEX, MIGRATIONS])
             await self._subscription.__aenter__()
         except BaseException:
             await self.__aexit__()

@@ -27,6 +27,8 @@ from receiver.sqlite_file import open_durable, open_writer, writer_turn
 from receiver.store import (
     DEDUP_WINDOW,
     EVENTS_SCHEMA,
+    EVENTS_TABLE,
+    INSERT_COLUMNS,
     Clock,
     EventStore,
     NewEvent,
@@ -38,7 +40,7 @@ from receiver.store import (
     utcnow,
 )
 
-__all__ = ["RecentEvents", "SqliteEventStore"]
+__all__ = ["RecentEvents", "SqliteEventStore", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,35 @@ class RecentEvents:
         return {d: ids[d] for d in dedups if d in ids}
 
 
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring an events table of an earlier version to this one; ids and rows are kept.
+
+    Before the 24-hour dedup window, ``dedup`` was UNIQUE: on such a table a legitimate repeat
+    (a wrapped sequence number) would fail its whole batch, and keep failing, for every sender
+    in it. SQLite cannot drop a constraint, so the table is rebuilt, once, in one transaction.
+    """
+    conn.execute("DROP INDEX IF EXISTS events_received")  # no longer used: a page write per commit
+    unique = [row for row in conn.execute("PRAGMA index_list('events')") if row[3] == "u"]
+    if not unique:
+        return
+    (count,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
+    log.warning("rebuilding the events table without its unique dedup key (%d events, once)", count)
+    columns = f"id, {INSERT_COLUMNS}"
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(EVENTS_TABLE.replace("CREATE TABLE IF NOT EXISTS events (", "CREATE TABLE events_new ("))
+        conn.execute(f"INSERT INTO events_new ({columns}) SELECT {columns} FROM events ORDER BY id")  # noqa: S608
+        conn.execute("DROP TABLE events")
+        conn.execute("ALTER TABLE events_new RENAME TO events")
+        for statement in EVENTS_SCHEMA.split(";")[1:]:
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 class SqliteEventStore(EventStore):
     """A committed event survives power loss. One receiver process per file: receivers that
     share a store use PostgreSQL (a writer of another process would stall this one's loop)."""
@@ -113,6 +144,7 @@ class SqliteEventStore(EventStore):
         self._reader = await open_durable(self.path, [EVENTS_SCHEMA])
         try:
             self._writer = open_writer(self.path)
+            migrate(self._writer)
             self._recent.load(self._writer, (self.clock() - DEDUP_WINDOW).timestamp())
         except BaseException:
             await self.__aexit__()

@@ -24,6 +24,7 @@ __all__ = [
     "COLUMNS",
     "DEDUP_WINDOW",
     "EVENTS_SCHEMA",
+    "EVENTS_TABLE",
     "MAX_BATCH",
     "Clock",
     "EventStore",
@@ -71,6 +72,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
 """
+
+#: The table part of EVENTS_SCHEMA, for rebuilding an older table (see sqlite_store.migrate).
+EVENTS_TABLE = EVENTS_SCHEMA.split(";")[0].strip()
 
 INSERT_COLUMNS = (
     "site, account, received_at, sent_at, sequence, token, code, zone, cid, data, extended,"

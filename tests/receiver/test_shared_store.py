@@ -4,8 +4,10 @@ back end: what one of them writes, the other sees; no event is applied twice."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from config.receiver import ReceiverConfig
@@ -13,6 +15,7 @@ from receiver.alarms import AlarmClass
 from receiver.auth import LoginLimiter
 from receiver.desk import AlarmDesk, DeskError
 from receiver.links import LinkBook
+from receiver.pg_db import pg_query, postgres_ddl
 from receiver.service import open_storage
 from receiver.store import DEDUP_WINDOW, NewEvent
 from receiver.supervision import SiteWatch
@@ -160,3 +163,62 @@ async def test_two_operators_taking_one_alarm_at_once_one_gets_it(desk: Desk, ot
     assert isinstance(lost[0], DeskError) and f"taken by {won[0].owner}" in str(lost[0])
     stored = await other.desk.alarm(alarm.id)
     assert stored is not None and stored.owner == won[0].owner
+
+
+STOP_10_EVENTS = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    account TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    sent_at TEXT,
+    sequence INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    code TEXT,
+    zone TEXT,
+    cid TEXT,
+    data TEXT NOT NULL,
+    extended TEXT NOT NULL,
+    encrypted INTEGER NOT NULL,
+    transport TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    dedup TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
+CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+"""
+
+
+async def test_an_events_table_of_an_earlier_version_is_migrated_with_its_rows(
+    store_url: str, clock: Clock
+) -> None:
+    """Its unique dedup key would refuse a repeat after the window (and fail the whole batch)."""
+    old = _event(7)
+    row = (old.site, old.account, clock().isoformat(), old.sequence, old.token, old.code, old.zone,
+           old.data, "[]", 0, "tcp", "t", old.dedup_key())
+    insert = ("INSERT INTO events (site, account, received_at, sequence, token, code, zone, data,"
+              " extended, encrypted, transport, peer, dedup) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    if store_url.startswith("sqlite://"):
+        with sqlite3.connect(store_url.removeprefix("sqlite://")) as conn:
+            conn.executescript(STOP_10_EVENTS)
+            conn.execute(insert, row)
+    else:
+        conn = await asyncpg.connect(store_url)
+        try:
+            await conn.execute(postgres_ddl(STOP_10_EVENTS))
+            await conn.execute(pg_query(insert), *row)
+        finally:
+            await conn.close()
+    store, db = open_storage(ReceiverConfig(store=store_url), clock)
+    async with store, db:
+        [kept] = await store.events()
+        assert kept.sequence == 7
+        assert await store.add(_event(7)) == (kept.id, True)  # within the window: the same event
+        clock.advance(DEDUP_WINDOW.total_seconds() + 1)
+        new_id, duplicate = await store.add(_event(7))  # the old table refused this one
+        assert new_id > kept.id and not duplicate
+    store, db = open_storage(ReceiverConfig(store=store_url), clock)  # a second start: nothing to do
+    async with store, db:
+        assert [e.id for e in await store.events()] == [kept.id, new_id]
+        assert await store.add(_event(7)) == (new_id, True)

@@ -119,10 +119,13 @@ class _TcpConnection(asyncio.Protocol):
         self._pace_reading()
 
     def resume_writing(self) -> None:
+        self._unstick()
+        self._pace_reading()
+
+    def _unstick(self) -> None:
         if self.stuck is not None:
             self.stuck.cancel()
             self.stuck = None
-        self._pace_reading()
 
     def _cut_off(self) -> None:
         log.info("%s does not read its answers; closing the connection", self.peer)
@@ -130,9 +133,7 @@ class _TcpConnection(asyncio.Protocol):
             self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.stuck is not None:
-            self.stuck.cancel()
-            self.stuck = None
+        self._unstick()
         self.listener.connections.discard(self)
         if self.idle is not None:
             self.idle.cancel()

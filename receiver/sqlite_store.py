@@ -6,17 +6,18 @@ COMMIT and the fsync take a fraction of a millisecond, frames that arrive meanwh
 the socket buffers and form the next batch, and no thread hand-off sits between a frame and
 its ACK. (Measured with bench/dc09_receiver.py: handing the commit, or only its fsync, to a
 thread cost 10-30% of the throughput, as the thread waits for the GIL while the loop is busy;
-aiosqlite's hop cost 27%.) Reads (console, API) go through their own connection on a thread, so a slow query
-never stalls the listeners.
+aiosqlite's hop cost 27%.) Reads (console, API) go through their own connection on a thread,
+so a slow query never stalls the listeners.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import aiosqlite
 from receiver.sqlite_file import open_durable, open_writer, writer_turn
 from receiver.store import (
     DEDUP_WINDOW,
+    EVENTS_INDEXES,
     EVENTS_SCHEMA,
     EVENTS_TABLE,
     INSERT_COLUMNS,
@@ -46,6 +48,19 @@ log = logging.getLogger(__name__)
 
 #: keys kept at most (about 300 bytes each): a day of a large centre's traffic
 MAX_RECENT = 1_000_000
+_ROWS = "SELECT id, dedup, received_at FROM events WHERE id > ?"
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction on an autocommit connection: all of it commits, or none of it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class RecentEvents:
@@ -64,15 +79,16 @@ class RecentEvents:
         """At start-up: the newest events (at most MAX_RECENT, by id) received since ``since``."""
         (newest,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
         floor = datetime.fromtimestamp(since, UTC).isoformat()
-        query = "SELECT id, dedup, received_at FROM events WHERE id > ? AND received_at >= ? ORDER BY id"
-        for row_id, dedup, received in conn.execute(query, (int(newest) - MAX_RECENT, floor)):
-            self.add(str(dedup), int(row_id), datetime.fromisoformat(received).timestamp())
+        query = f"{_ROWS} AND received_at >= ? ORDER BY id"
+        self._read(conn.execute(query, (int(newest) - MAX_RECENT, floor)))
         self.last_id = max(self.last_id, int(newest))
 
     def catch_up(self, conn: sqlite3.Connection) -> None:
         """The rows other writers committed since we last looked (none, usually: one indexed probe)."""
-        query = "SELECT id, dedup, received_at FROM events WHERE id > ? ORDER BY id"
-        for row_id, dedup, received in conn.execute(query, (self.last_id,)):
+        self._read(conn.execute(f"{_ROWS} ORDER BY id", (self.last_id,)))
+
+    def _read(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        for row_id, dedup, received in rows:
             self.add(str(dedup), int(row_id), datetime.fromisoformat(received).timestamp())
 
     def add(self, dedup: str, row_id: int, received: float) -> None:
@@ -113,19 +129,13 @@ def migrate(conn: sqlite3.Connection) -> None:
     (count,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
     log.warning("rebuilding the events table without its unique dedup key (%d events, once)", count)
     columns = f"id, {INSERT_COLUMNS}"
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         conn.execute(EVENTS_TABLE.replace("CREATE TABLE IF NOT EXISTS events (", "CREATE TABLE events_new ("))
         conn.execute(f"INSERT INTO events_new ({columns}) SELECT {columns} FROM events ORDER BY id")  # noqa: S608
         conn.execute("DROP TABLE events")
         conn.execute("ALTER TABLE events_new RENAME TO events")
-        for statement in EVENTS_SCHEMA.split(";")[1:]:
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        for statement in EVENTS_INDEXES:
+            conn.execute(statement)
 
 
 class SqliteEventStore(EventStore):
@@ -183,18 +193,13 @@ class SqliteEventStore(EventStore):
                 now: float) -> tuple[dict[str, int], dict[str, int]]:
         """One transaction: catch up with other writers, drop duplicates, insert the rest."""
         recent = self._recent
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        inserted: dict[str, int] = {}
+        with _immediate(conn):
             recent.catch_up(conn)
             earlier = recent.earlier(dedups, now)
-            inserted: dict[str, int] = {}
             for chunk in batches(fresh(dedups, earlier)):
                 params = [value for position in chunk for value in rows[position]]
                 inserted |= {str(d): int(i) for i, d in conn.execute(insert_sql(len(chunk)), params)}
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         for dedup, row_id in sorted(inserted.items(), key=lambda item: item[1]):
             recent.add(dedup, row_id, now)
         return inserted, earlier

@@ -23,6 +23,7 @@ from typing import Any, Self, TypeVar
 __all__ = [
     "COLUMNS",
     "DEDUP_WINDOW",
+    "EVENTS_INDEXES",
     "EVENTS_SCHEMA",
     "EVENTS_TABLE",
     "MAX_BATCH",
@@ -73,8 +74,8 @@ CREATE INDEX IF NOT EXISTS events_site ON events(site, id);
 CREATE INDEX IF NOT EXISTS events_code ON events(code, id);
 """
 
-#: The table part of EVENTS_SCHEMA, for rebuilding an older table (see sqlite_store.migrate).
-EVENTS_TABLE = EVENTS_SCHEMA.split(";")[0].strip()
+#: EVENTS_SCHEMA's table and its indexes, one statement each (sqlite_store.migrate rebuilds them)
+EVENTS_TABLE, *EVENTS_INDEXES = [part.strip() for part in EVENTS_SCHEMA.split(";") if part.strip()]
 
 INSERT_COLUMNS = (
     "site, account, received_at, sent_at, sequence, token, code, zone, cid, data, extended,"

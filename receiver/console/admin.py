@@ -71,20 +71,13 @@ async def save_user(request: web.Request) -> web.Response:
     form = await request.post()
     name, role = str(form.get("name", "")), str(form.get("role", ""))
     if role not in ROLES or not 2 <= len(name) <= 32:
-        return page(
-            request,
-            "Users",
-            await _users_body(request, '<p class="error">Name and role needed.</p>'),
-            status=400,
-        )
+        return await _refused(request, "Name and role needed.")
     try:
         await request.app[CENTRE].accounts.add_user(
             name, Role[role.upper()], str(form.get("password", "")), by=request[PRINCIPAL].name
         )
     except ValueError as exc:
-        return page(
-            request, "Users", await _users_body(request, f'<p class="error">{esc(exc)}</p>'), status=400
-        )
+        return await _refused(request, exc)
     return page(request, "Users", await _users_body(request, f'<p class="ok">Saved {esc(name)}.</p>'))
 
 
@@ -102,8 +95,8 @@ async def remove_user(request: web.Request) -> web.Response:
 @routes.post("/admin/tokens/revoke")
 async def revoke_token(request: web.Request) -> web.Response:
     form = await request.post()
+    token, by = str(form.get("token", "")), request[PRINCIPAL].name
     try:
-        token, by = str(form.get("token", "")), request[PRINCIPAL].name
         await request.app[CENTRE].accounts.revoke_token(token, by=by)
     except ValueError as exc:
         return await _refused(request, exc)
@@ -115,12 +108,7 @@ async def new_token(request: web.Request) -> web.Response:
     form = await request.post()
     name, site = str(form.get("name", ""))[:64], str(form.get("site", "")) or None
     if not name or (site is not None and site not in request.app[CENTRE].sites):
-        return page(
-            request,
-            "Users",
-            await _users_body(request, '<p class="error">Name (and a known site).</p>'),
-            status=400,
-        )
+        return await _refused(request, "Name (and a known site).")
     token = await request.app[CENTRE].accounts.add_token(
         name, Role.SITE if site else Role.OPERATOR, site=site, by=request[PRINCIPAL].name
     )

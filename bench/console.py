@@ -20,14 +20,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from collections.abc import Iterator
 
 from config.receiver import Account, ReceiverConfig
 from receiver.auth import Role

@@ -173,8 +173,10 @@ class Agent:
         return path.read_text().strip() if path else None
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
-        await client.subscribe(mqtt.site_filter(self.site.id), qos=1)
-        await client.subscribe(mqtt.panel_topic(self.site.id, mqtt.Channel.SET), qos=1)
+        # one SUBSCRIBE: a broker may hold the next packet until we PUBACK the retained states
+        # the first one brings (amqtt does), and we PUBACK only from the message loop
+        await client.subscribe([(mqtt.site_filter(self.site.id), 1),
+                                (mqtt.panel_topic(self.site.id, mqtt.Channel.SET), 1)])
         for topic, payload in discovery_messages(self.site):
             await client.publish(topic, payload, qos=1, retain=True, timeout=5)
         await client.publish(self._availability_topic, "online", qos=1, retain=True, timeout=5)

@@ -224,8 +224,19 @@ def parse_mqtt_url(value: object) -> str:
     return value
 
 
+def parse_mqtt_protocol(value: object) -> str:
+    """YAML reads ``5`` as a number and ``3.1.1`` as text; both name an MQTT version."""
+    text = str(value).strip()
+    if text not in ("5", "3.1.1"):
+        raise ValueError(f"{value!r}: write 5 (mosquitto and most brokers) or 3.1.1 (brokers without v5)")
+    return text
+
+
 class Mqtt(_Model):
     url: Annotated[str, BeforeValidator(parse_mqtt_url)] = "mqtt://127.0.0.1:1883"
+    # the version the drivers and the evidence relay speak; 3.1.1 for a broker without MQTT v5
+    # (snapshot metadata then travels in the JPEG, protocol/snapshot.py)
+    protocol: Annotated[Literal["5", "3.1.1"], BeforeValidator(parse_mqtt_protocol)] = "5"
     username: str | None = None
     password_file: Path | None = None
     keepalive: Annotated[int, Field(ge=5, le=600)] = 30

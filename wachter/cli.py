@@ -49,7 +49,8 @@ def _config_problem(exc: ConfigError) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from wachter.demo import DemoPorts, default_state_dir, run_demo
 
-    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port, sim=args.sim_port)
+    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port, sim=args.sim_port,
+                      broker=args.broker)
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     return _run(lambda: run_demo(state_dir.resolve(), ports))
 
@@ -113,6 +114,9 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--dc09-port", type=int, default=9000)
     demo.add_argument("--sim-port", type=int, default=0,
                       help="the clickable simulator page (default: the HTTP port + 1)")
+    demo.add_argument("--broker", choices=["auto", "mosquitto", "embedded"], default="auto",
+                      help="MQTT broker: mosquitto, the embedded amqtt, or auto (mosquitto when "
+                           "installed, else embedded; the default)")
     demo.set_defaults(func=cmd_demo)
 
     agent = sub.add_parser("agent", help="the home's agent (panel, verification, forwarding)")

@@ -21,12 +21,12 @@ from receiver.service import Receiver
 from simulator.devices import SimulatedSite
 from simulator.mosquitto import free_port
 from simulator.page import AlarmCentreApi, SimulatorPage
-from simulator.target import read_token
+from simulator.target import default_state_dir, read_token
 from simulator.wired import WiredPins
 from wachter.broker import BrokerChoice, DemoBroker, demo_broker
 from wachter.signals import cancel_firmly, stop_on_signals
 
-__all__ = ["DemoPorts", "demo_configs", "run_demo"]
+__all__ = ["DemoPorts", "default_state_dir", "demo_configs", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,6 @@ def _page_port(ports: DemoPorts, http_port: int) -> int:
 
     with socket.socket() as probe:
         return free_port() if probe.connect_ex(("127.0.0.1", http_port + 1)) == 0 else http_port + 1
-
-
-def default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "wachter" / "demo"
 
 
 def demo_configs(state_dir: Path, ports: DemoPorts, broker: DemoBroker) -> tuple[Site, ReceiverConfig]:

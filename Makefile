@@ -5,14 +5,19 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint types pytest bench os-packages clean
 
-$(STAMP): pyproject.toml
+# the demo needs only what Wachter runs on (a first run should be short); the tests add .[dev]
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --prefer-binary -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(BIN)/pip install -q --prefer-binary -e ".[dev]"
 	touch $(STAMP)
 
 os-packages:
@@ -35,7 +40,7 @@ os-packages:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/wachter demo $(ARGS)
 
 lint: $(STAMP)

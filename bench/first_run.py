@@ -53,7 +53,8 @@ def _events(http: int, token: str) -> list[dict[str, object]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", default=str(ROOT))
     parser.add_argument("--hide-mosquitto", action="store_true")
     parser.add_argument("--warm-cache", action="store_true")

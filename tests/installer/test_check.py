@@ -98,6 +98,15 @@ def test_mqtt_url_format(write: Writer) -> None:
     assert_at(only(check(path)), path, line_of(text, "url: 127.0.0.1:1883"), "mqtt.url", "mqtts://")
 
 
+def test_mqtt_protocol_is_5_or_3_1_1(write: Writer) -> None:
+    for written, meant in (("5", "5"), ('"3.1.1"', "3.1.1"), ("3.1.1", "3.1.1")):
+        text = edit(SITE_TEXT, ("# protocol: 5 ", f"protocol: {written} "))
+        assert load_site(write(text)).mqtt.protocol == meant
+    text = edit(SITE_TEXT, ("# protocol: 5 ", "protocol: 4 "))
+    path = write(text)
+    assert_at(only(check(path)), path, line_of(text, "protocol: 4"), "mqtt.protocol", "3.1.1")
+
+
 def test_duplicate_device_id(write: Writer) -> None:
     text = edit(SITE_TEXT, ("id: window-study", "id: window-bedroom"))
     path = write(text)

@@ -25,7 +25,12 @@ HIDE_MOSQUITTO = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none /usr/sbin &&
 
 
 def can_hide_mosquitto() -> bool:
-    return os.geteuid() == 0 and shutil.which("unshare") is not None
+    """Root, unshare, and a sandbox that lets us mount (tried, not assumed)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    tried = subprocess.run([*HIDE_MOSQUITTO, "sh", "-c", "! test -e /usr/sbin/mosquitto"],
+                           capture_output=True, timeout=10)
+    return tried.returncode == 0
 
 
 @dataclass

@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# A real Home Assistant for tests/homeassistant, in its own venv (its pins clash with ours)
+HA_VENV  ?= .venv-ha
+HA_STAMP := $(HA_VENV)/.installed
+HA_REQS  := tests/homeassistant/requirements.txt
 
 .PHONY: demo test lint types pytest bench os-packages clean
 
@@ -14,6 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
+
+$(HA_STAMP): $(HA_REQS)
+	rm -rf $(HA_VENV)
+	$(PYTHON) -m venv $(HA_VENV)
+	$(HA_VENV)/bin/pip install -q --upgrade pip
+	$(HA_VENV)/bin/pip install -q --no-deps -r $(HA_REQS)
+	touch $(HA_STAMP)
 
 os-packages:
 	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
@@ -44,7 +55,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) os-packages
+pytest: $(STAMP) $(HA_STAMP) os-packages
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test: lint types pytest
@@ -53,4 +64,4 @@ bench: $(STAMP) os-packages
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HA_VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,284 @@
+"""Issue 16: Wachter as a Home Assistant user sees it, in a REAL Home Assistant.
+
+HA (the pinned release in requirements.txt, in .venv-ha) runs once for this module with the MQTT
+integration added through its own config flow; each test starts Wachter's receiver, agent and
+simulator on the same mosquitto and drives HA through its REST API, as the frontend does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from protocol import mqtt
+from tests.broker import Mosquitto
+from tests.e2e.stack import Stack, running_stack
+from tests.homeassistant.hass import HomeAssistant
+
+pytestmark = [pytest.mark.broker, pytest.mark.homeassistant, pytest.mark.timeout(240)]
+
+SITE = "demo-home"
+PANEL = "alarm_control_panel.wachter_demo_home"
+WARNINGS = "event.wachter_demo_home_warnings"
+HOLDUP = "panic_bedroom"  # the silent hold-up button's part of every entity id
+
+
+def entity(device: str, key: str, domain: str = "binary_sensor") -> str:
+    return f"{domain}.wachter_demo_home_{device.replace('-', '_')}_{key}"
+
+
+async def ready(ha: HomeAssistant) -> None:
+    """The agent is up and HA has read its panel state."""
+    await ha.wait_state(PANEL, "disarmed")
+
+
+async def panel_call(ha: HomeAssistant, service: str, code: str | None = None) -> None:
+    data: dict[str, Any] = {"entity_id": PANEL} | ({"code": code} if code is not None else {})
+    await ha.call("alarm_control_panel", service, **data)
+
+
+async def next_warning(ha: HomeAssistant, after: str | None, event_type: str) -> dict[str, Any]:
+    """The warnings entity's next event (its state is the time of the last event)."""
+    async def check() -> dict[str, Any] | None:
+        state = await ha.state(WARNINGS)
+        fresh = state is not None and state["state"] not in ("unknown", after)
+        return state if fresh and state["attributes"]["event_type"] == event_type else None
+
+    return await ha.until(check, f"a {event_type} warning")
+
+
+async def warning_time(ha: HomeAssistant) -> str | None:
+    state = await ha.state(WARNINGS)
+    return state["state"] if state else None
+
+
+async def test_one_device_per_wachter_device_with_readable_names(
+        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    async with running_stack(tmp_path, ha_broker.url):
+        await ready(ha)
+        await ha.wait_state(entity("intercom-front", "camera"), "off")
+        states = await ha.states()
+    ours = {e for e in states if "wachter" in e}
+    devices = ["door-front", "door-back", "window-living", "window-bedroom", "window-study",
+               "panic-hall", "panic-bedroom", "smoke-hall", "keypad-hall", "siren-hall", "intercom-front"]
+    expected = {PANEL, WARNINGS, *(entity(d, "tamper") for d in devices),
+                *(entity(d, "contact") for d in devices if d.startswith(("door", "window"))),
+                entity("panic-hall", "panic"), entity("smoke-hall", "smoke"),
+                entity("intercom-front", "camera"),
+                entity("intercom-front", "doorbell", "event"), entity("intercom-front", "person", "event"),
+                entity("siren-hall", "siren", "siren"),
+                # batteries where a device can have one; a wired (GPIO) input's is disabled
+                *(entity(d, "battery") for d in ("smoke-hall", "keypad-hall", "intercom-front"))}
+    assert ours == expected
+    assert not any(HOLDUP in e for e in ours - {entity("panic-bedroom", "tamper")})
+
+    attrs = states[entity("door-front", "contact")]["attributes"]
+    assert attrs["friendly_name"] == "Front door" and attrs["device_class"] == "door"
+    assert states[entity("window-living", "contact")]["attributes"]["device_class"] == "window"
+    assert states[entity("door-front", "tamper")]["attributes"]["friendly_name"] == "Front door Tamper"
+    assert states[PANEL]["attributes"]["friendly_name"] == "Woning burgemeester (demo)"
+    assert not {"v", "ts"} & set(states[PANEL]["attributes"])
+
+    # one HA device per Wachter device: model, area from its location, behind the panel
+    template = ("{% set d = device_id('" + entity("window-living", "contact") + "') %}"
+                "{{ [device_attr(d, 'name'), device_attr(d, 'model'), device_attr(d, 'manufacturer'),"
+                " area_name(d), device_attr(device_attr(d, 'via_device_id'), 'name'),"
+                " device_id('" + entity("window-living", "tamper") + "') == d,"
+                " device_id('" + PANEL + "') == d] | to_json }}")
+    name, model, maker, area, via, same, panel_same = json.loads(await ha.template(template))
+    assert (name, model, maker) == ("Living room window", "Door/window contact (wired)", "Wachter")
+    assert area.lower() == "living room" and via  # onboarding made "Living Room": HA matches it == "Woning burgemeester (demo)"
+    assert same and not panel_same
+    diagnostic = await ha.template(
+        "{{ device_entities(device_id('" + entity("smoke-hall", "smoke") + "')) | sort | to_json }}")
+    assert json.loads(diagnostic) == sorted(entity("smoke-hall", k) for k in ("battery", "smoke", "tamper"))
+    assert " ERROR " not in "\n".join(
+        line for line in ha.hass.log().splitlines() if "mqtt" in line), "HA rejected a discovery config"
+
+
+async def test_unknown_is_unknown_not_off(tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    async with running_stack(tmp_path, ha_broker.url):
+        await ready(ha)
+        window = entity("window-study", "contact")
+        await ha.wait_state(window, "off")
+        # a driver that has not read the pin yet: the retained state has no ``contact``
+        async with aiomqtt.Client("127.0.0.1", ha_broker.port) as client:
+            state = mqtt.DeviceState(device="window-study", tamper=False)
+            await client.publish(mqtt.device_topic(SITE, "window-study", mqtt.Channel.STATE),
+                                 state.model_dump_json(exclude_none=True), qos=1, retain=True)
+        await ha.wait_state(window, "unknown")
+
+
+async def test_arm_and_disarm_with_a_code_show_who_and_warn_on_a_wrong_code(
+        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    async with running_stack(tmp_path, ha_broker.url) as stack, commands_seen(ha_broker) as commands:
+        await ready(ha)
+        await panel_call(ha, "alarm_arm_home", "1234")
+        armed = await ha.wait_state(PANEL, "armed_home")
+        assert armed["attributes"]["changed_by_user"] == "resident"
+        await ha.until(lambda: _some(commands), "the arm command on the broker")
+        assert all(qos == 1 for qos, _ in commands), "HA must send commands at QoS 1"
+
+        before = await warning_time(ha)
+        await panel_call(ha, "alarm_disarm", "0000")
+        wrong = await next_warning(ha, before, "bad_code")
+        assert wrong["attributes"]["action"] == "DISARM" and wrong["attributes"]["attempts"] == 1
+        assert (await ha.state(PANEL) or {})["state"] == "armed_home"
+
+        await panel_call(ha, "alarm_disarm", "2468")
+        disarmed = await ha.wait_state(PANEL, "disarmed")
+        assert disarmed["attributes"]["changed_by_user"] == "partner"
+
+        # a window open: arming fails, and HA hears which zone, by name
+        await stack.act("window-living", "open")
+        await ha.wait_state(entity("window-living", "contact"), "on")
+        before = await warning_time(ha)
+        await panel_call(ha, "alarm_arm_away", "1234")
+        failed = await next_warning(ha, before, "failed_to_arm")
+        assert failed["attributes"]["zones"] == ["Living room window"]
+        assert failed["attributes"]["mode"] == "armed_away"
+        await stack.act("window-living", "close")
+        await ha.wait_state(entity("window-living", "contact"), "off")
+
+
+async def test_a_duress_disarm_looks_exactly_like_a_normal_one(
+        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    async with running_stack(tmp_path, ha_broker.url) as stack:
+        await ready(ha)
+        normal = await arm_and_disarm(ha, stack, "1234")
+        start = datetime.now(UTC)
+        duress = await arm_and_disarm(ha, stack, "9999")
+        await stack.wait_event("HA", timeout=10)  # the alarm centre got the duress report
+        assert duress["attributes"] == normal["attributes"]
+        assert (await ha.state(WARNINGS) or {}).get("state") == normal["warnings"]
+        book = await ha.logbook(start - timedelta(seconds=1))
+        texts = [json.dumps(e) for e in book if e.get("entity_id") == PANEL]
+        assert texts and not any("duress" in t.lower() for t in texts)
+
+
+async def arm_and_disarm(ha: HomeAssistant, stack: Stack, code: str) -> dict[str, Any]:
+    await panel_call(ha, "alarm_arm_home", "1234")
+    await ha.wait_state(PANEL, "armed_home")
+    await panel_call(ha, "alarm_disarm", code)
+    state = await ha.wait_state(PANEL, "disarmed")
+    await stack.wait_outbox_empty(timeout=10)
+    return {"attributes": state["attributes"], "warnings": await warning_time(ha)}
+
+
+async def test_a_silent_holdup_shows_nowhere_in_home_assistant(
+        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    async with running_stack(tmp_path, ha_broker.url) as stack:
+        await ready(ha)
+        before = {e: s["state"] for e, s in (await ha.states()).items() if "wachter" in e}
+        start = datetime.now(UTC)
+        await stack.act("panic-bedroom", "press")
+        holdup = await stack.wait_event("HA", timeout=10)  # the hold-up reached the alarm centre
+        assert int(holdup.zone or 0) == 1
+        await stack.act("panic-bedroom", "release")
+        # proof HA processed what came after: a visible change from the same simulator
+        await stack.act("window-study", "open")
+        await ha.wait_state(entity("window-study", "contact"), "on")
+        after = {e: s for e, s in (await ha.states()).items() if "wachter" in e}
+        changed = {e for e, s in after.items() if s["state"] != before.get(e)}
+        assert changed == {entity("window-study", "contact")}
+        assert after[PANEL]["state"] == "disarmed"
+        assert "holdup" not in json.dumps(after[PANEL]).lower()
+
+        history = await ha.history(start, sorted(after))
+        moved = {rows[0]["entity_id"] for rows in history if len(rows) > 1}
+        assert moved <= {entity("window-study", "contact")}, moved
+        book = await ha.logbook(start)
+        assert book, "the logbook shows the window, so it was read"
+        assert not any(HOLDUP in json.dumps(e) or "hold" in json.dumps(e).lower() for e in book), book
+        await stack.act("window-study", "close")
+        await ha.wait_state(entity("window-study", "contact"), "off")
+
+
+async def test_tamper_battery_doorbell_and_siren(tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    async with running_stack(tmp_path, ha_broker.url) as stack:
+        await ready(ha)
+        await stack.act("door-front", "tamper")
+        tamper = await ha.wait_state(entity("door-front", "tamper"), "on")
+        assert tamper["attributes"]["device_class"] == "tamper"
+        await stack.act("door-front", "tamper_restore")
+        await ha.wait_state(entity("door-front", "tamper"), "off")
+        # a covert button's tamper is a trouble like any other: shown, and not an alarm
+        await stack.act("panic-bedroom", "tamper")
+        await ha.wait_state(entity("panic-bedroom", "tamper"), "on")
+        await stack.act("panic-bedroom", "tamper_restore")
+        await ha.wait_state(entity("panic-bedroom", "tamper"), "off")
+
+        await stack.act("smoke-hall", "battery_low")
+        await ha.wait_state(entity("smoke-hall", "battery"), "on")
+        await stack.act("smoke-hall", "battery_ok")
+        await ha.wait_state(entity("smoke-hall", "battery"), "off")
+
+        await stack.act("intercom-front", "doorbell")
+        ring = await ha.until(lambda: _event(ha, entity("intercom-front", "doorbell", "event")), "a ring")
+        assert ring["attributes"]["event_type"] == "ring"
+
+        siren = entity("siren-hall", "siren", "siren")
+        await ha.wait_state(siren, "off")
+        await panel_call(ha, "alarm_trigger", "1234")  # a manual panic: the siren sounds
+        await ha.wait_state(PANEL, "triggered")
+        await ha.wait_state(siren, "on")
+        await panel_call(ha, "alarm_disarm", "1234")
+        await ha.wait_state(siren, "off")
+
+
+async def _some(items: list[Any]) -> list[Any] | None:
+    return items or None
+
+
+async def _event(ha: HomeAssistant, entity_id: str) -> dict[str, Any] | None:
+    state = await ha.state(entity_id)
+    return state if state is not None and state["state"] not in ("unknown", "unavailable") else None
+
+
+async def test_entities_follow_the_agent_and_their_device(
+        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+    watched = [PANEL, entity("door-front", "contact"), entity("window-study", "tamper"), WARNINGS]
+    async with running_stack(tmp_path, ha_broker.url) as stack:
+        await ready(ha)
+        await stack.act("window-study", "offline")
+        await ha.wait_state(entity("window-study", "contact"), "unavailable")
+        await ha.wait_state(entity("window-study", "tamper"), "unavailable")
+        assert (await ha.state(entity("door-front", "contact")) or {})["state"] == "off"
+        await stack.act("window-study", "online")
+        await ha.wait_state(entity("window-study", "contact"), "off")
+    for entity_id in watched:  # the agent stopped: everything it stands behind goes unavailable
+        await ha.wait_state(entity_id, "unavailable")
+    async with running_stack(tmp_path / "again", ha_broker.url):
+        await ready(ha)
+        await ha.wait_state(entity("door-front", "contact"), "off")
+
+
+class commands_seen:  # noqa: N801 - used as a context manager, reads as one
+    """Every panel command on the broker, with the QoS HA published it at (subscribed at 1)."""
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.client = aiomqtt.Client("127.0.0.1", broker.port)
+        self.seen: list[tuple[int, bytes]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> list[tuple[int, bytes]]:
+        await self.client.__aenter__()
+        await self.client.subscribe(mqtt.panel_topic(SITE, mqtt.Channel.SET), qos=1)
+
+        async def collect() -> None:
+            async for message in self.client.messages:
+                self.seen.append((message.qos, bytes(message.payload)))  # type: ignore[arg-type]
+
+        self.task = asyncio.create_task(collect())
+        return self.seen
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        await self.client.__aexit__(None, None, None)

@@ -24,7 +24,7 @@ from typing import Any
 from config.site import Device, DeviceType, Site, ZoneType
 from protocol import mqtt
 
-__all__ = ["PANEL_EVENTS", "covert", "discovery_messages", "unique_id"]
+__all__ = ["PANEL_EVENTS", "PREFIX", "covert", "discovery_messages", "read_topics", "unique_id"]
 
 PREFIX = "homeassistant"
 QOS = 1
@@ -220,9 +220,23 @@ def _retired(site: Site) -> list[str]:
     return old
 
 
+def _all(site: Site) -> list[_Entity]:
+    return _panel(site) + [e for d in site.devices for e in _entities(site, d)]
+
+
+def read_topics(site: Site) -> list[str]:
+    """Every Wachter topic Home Assistant's entities subscribe to: all the ``ui`` account may read."""
+    topics: dict[str, None] = {}
+    for e in _all(site):
+        for key in ("state_topic", "json_attributes_topic"):
+            if key in e.config:
+                topics[e.config[key]] = None
+        topics.update((a["topic"], None) for a in e.config["availability"])
+    return list(topics)
+
+
 def discovery_messages(site: Site) -> list[tuple[str, str]]:
     """Retained (topic, payload) pairs: earlier versions' configs removed first, then every entity."""
-    entities = _panel(site) + [e for d in site.devices for e in _entities(site, d)]
-    current = [e.message() for e in entities]
+    current = [e.message() for e in _all(site)]
     live = {topic for topic, _ in current}
     return [(topic, "") for topic in _retired(site) if topic not in live] + current

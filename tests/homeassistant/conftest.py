@@ -1,27 +1,71 @@
 """One real Home Assistant and one real mosquitto for the whole module; each test runs its own
-Wachter stack (receiver, agent, simulator) on that broker, as a home would after a restart."""
+Wachter stack (receiver, agent, simulator) on that broker, as a home would after a restart.
+
+Home Assistant logs in as ``ui.homeassistant`` under exactly the ACL ``wachter keys mqtt``
+writes for it; the Wachter side (agent, simulator, the tests' own clients) stays anonymous with
+full access, since the simulator speaks for every device on one connection.
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
 import aiohttp
+import aiomqtt
 import pytest
 
-from tests.broker import Mosquitto, free_port, running_mosquitto
+from config.loader import load_site
+from tests.broker import Mosquitto, free_port
 from tests.homeassistant.hass import HomeAssistant, RunningHass, start_hass, stop_hass
+from wachter.mqtt_accounts import Account, acl_text, mosquitto_hash
+
+EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "config" / "examples" / "site.yaml"
+UI_USER = "ui.homeassistant"
+
+
+@dataclass
+class Broker:
+    mosquitto: Mosquitto
+    ui_password: str
+
+    @property
+    def port(self) -> int:
+        return self.mosquitto.port
+
+    @property
+    def url(self) -> str:
+        return self.mosquitto.url
+
+    def ui_client(self) -> aiomqtt.Client:
+        """A client with Home Assistant's credentials, to see what its account can see."""
+        return aiomqtt.Client("127.0.0.1", self.port, username=UI_USER, password=self.ui_password,
+                              identifier=f"t-ui-{secrets.token_hex(3)}", timeout=10)
 
 
 @pytest.fixture(scope="module")
-def ha_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+def ha_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     workdir = tmp_path_factory.mktemp("ha-broker")
-    with running_mosquitto(workdir) as broker:
-        yield broker
+    password = secrets.token_urlsafe(16)
+    (workdir / "passwd").write_text(f"{UI_USER}:{mosquitto_hash(password)}\n")
+    site = load_site(EXAMPLE_SITE)
+    # rules before the first ``user`` line are the anonymous clients' (mosquitto acl_file)
+    (workdir / "acl").write_text("topic readwrite #\n" + acl_text(site, [Account(UI_USER, "ui")]))
+    files = f"password_file {workdir / 'passwd'}\nacl_file {workdir / 'acl'}\n"
+    broker = Mosquitto(workdir, extra_conf=files)
+    broker.start()
+    try:
+        yield Broker(broker, password)
+    finally:
+        broker.stop()
 
 
 @pytest.fixture(scope="module")
-def running_hass(tmp_path_factory: pytest.TempPathFactory, ha_broker: Mosquitto) -> Iterator[RunningHass]:
+def running_hass(tmp_path_factory: pytest.TempPathFactory, ha_broker: Broker) -> Iterator[RunningHass]:
     config = tmp_path_factory.mktemp("ha-config")
-    hass = start_hass(config, free_port(), ha_broker.port)
+    hass = start_hass(config, free_port(), ha_broker.port, (UI_USER, ha_broker.ui_password))
     try:
         yield hass
     finally:

@@ -87,7 +87,7 @@ def _request(url: str, *, data: dict[str, Any] | None = None, form: dict[str, st
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST" if body else "GET")
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read() or b"null")
 
 
@@ -134,29 +134,31 @@ def _seed(config: Path) -> None:
         "data": {"done": ["core_config", "analytics"]}}))
 
 
-def _add_mqtt(url: str, token: str, broker_port: int) -> None:
+def _add_mqtt(url: str, token: str, broker_port: int, account: tuple[str, str]) -> None:
     """Settings > Devices & services > Add integration > MQTT, through the REST config flow."""
     flow = _request(f"{url}/api/config/config_entries/flow", data={"handler": "mqtt"}, token=token)
     assert flow["type"] == "form" and flow["step_id"] == "broker", flow
-    done = _request(f"{url}/api/config/config_entries/flow/{flow['flow_id']}",
-                    data={"broker": "127.0.0.1", "port": broker_port}, token=token)
+    username, password = account
+    done = _request(f"{url}/api/config/config_entries/flow/{flow['flow_id']}", token=token, data={
+        "broker": "127.0.0.1", "port": broker_port, "username": username, "password": password})
     assert done["type"] == "create_entry", done
 
 
-def start_hass(config: Path, port: int, broker_port: int) -> RunningHass:
+def start_hass(config: Path, port: int, broker_port: int, account: tuple[str, str]) -> RunningHass:
+    """HA on ``port``, onboarded, with MQTT on ``broker_port`` as ``account`` (user, password)."""
     if not HA_PYTHON.exists():
         raise RuntimeError(f"no Home Assistant venv at {HA_VENV}: run `make .venv-ha/.installed`")
     config.mkdir(parents=True, exist_ok=True)
     (config / "configuration.yaml").write_text(CONFIGURATION.format(port=port, config=config))
     _seed(config)
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(  # noqa: S603 - our own venv and arguments
+    proc = subprocess.Popen(
         [str(HA_PYTHON), "-m", "homeassistant", "--config", str(config), "--skip-pip"],
         stdout=subprocess.DEVNULL, stderr=(config / "stderr.log").open("wb"), start_new_session=True)
     try:
         _wait_http(proc, url, config)
         token, refresh = _onboard(url)
-        _add_mqtt(url, token, broker_port)
+        _add_mqtt(url, token, broker_port, account)
     except BaseException:
         stop_hass(proc)
         raise

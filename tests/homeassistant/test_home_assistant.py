@@ -8,7 +8,9 @@ simulator on the same mosquitto and drives HA through its REST API, as the front
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,8 @@ import aiomqtt
 import pytest
 
 from protocol import mqtt
-from tests.broker import Mosquitto
 from tests.e2e.stack import Stack, running_stack
+from tests.homeassistant.conftest import Broker
 from tests.homeassistant.hass import HomeAssistant
 
 pytestmark = [pytest.mark.broker, pytest.mark.homeassistant, pytest.mark.timeout(240)]
@@ -59,7 +61,7 @@ async def warning_time(ha: HomeAssistant) -> str | None:
 
 
 async def test_one_device_per_wachter_device_with_readable_names(
-        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
     async with running_stack(tmp_path, ha_broker.url):
         await ready(ha)
         await ha.wait_state(entity("intercom-front", "camera"), "off")
@@ -93,7 +95,8 @@ async def test_one_device_per_wachter_device_with_readable_names(
                 " device_id('" + PANEL + "') == d] | to_json }}")
     name, model, maker, area, via, same, panel_same = json.loads(await ha.template(template))
     assert (name, model, maker) == ("Living room window", "Door/window contact (wired)", "Wachter")
-    assert area.lower() == "living room" and via  # onboarding made "Living Room": HA matches it == "Woning burgemeester (demo)"
+    assert area.lower() == "living room"  # onboarding made "Living Room": HA matched it
+    assert via == "Woning burgemeester (demo)"
     assert same and not panel_same
     diagnostic = await ha.template(
         "{{ device_entities(device_id('" + entity("smoke-hall", "smoke") + "')) | sort | to_json }}")
@@ -102,7 +105,7 @@ async def test_one_device_per_wachter_device_with_readable_names(
         line for line in ha.hass.log().splitlines() if "mqtt" in line), "HA rejected a discovery config"
 
 
-async def test_unknown_is_unknown_not_off(tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+async def test_unknown_is_unknown_not_off(tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
     async with running_stack(tmp_path, ha_broker.url):
         await ready(ha)
         window = entity("window-study", "contact")
@@ -116,14 +119,16 @@ async def test_unknown_is_unknown_not_off(tmp_path: Path, ha_broker: Mosquitto, 
 
 
 async def test_arm_and_disarm_with_a_code_show_who_and_warn_on_a_wrong_code(
-        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
-    async with running_stack(tmp_path, ha_broker.url) as stack, commands_seen(ha_broker) as commands:
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
+    commands = aiomqtt.Client("127.0.0.1", ha_broker.port)
+    async with running_stack(tmp_path, ha_broker.url) as stack, \
+            watching(commands, mqtt.panel_topic(SITE, mqtt.Channel.SET)) as sent:
         await ready(ha)
         await panel_call(ha, "alarm_arm_home", "1234")
         armed = await ha.wait_state(PANEL, "armed_home")
         assert armed["attributes"]["changed_by_user"] == "resident"
-        await ha.until(lambda: _some(commands), "the arm command on the broker")
-        assert all(qos == 1 for qos, _ in commands), "HA must send commands at QoS 1"
+        await ha.until(lambda: _some(sent), "the arm command on the broker")
+        assert all(qos == 1 for _, qos in sent), "HA must send commands at QoS 1"
 
         before = await warning_time(ha)
         await panel_call(ha, "alarm_disarm", "0000")
@@ -148,7 +153,7 @@ async def test_arm_and_disarm_with_a_code_show_who_and_warn_on_a_wrong_code(
 
 
 async def test_a_duress_disarm_looks_exactly_like_a_normal_one(
-        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
     async with running_stack(tmp_path, ha_broker.url) as stack:
         await ready(ha)
         normal = await arm_and_disarm(ha, stack, "1234")
@@ -172,8 +177,10 @@ async def arm_and_disarm(ha: HomeAssistant, stack: Stack, code: str) -> dict[str
 
 
 async def test_a_silent_holdup_shows_nowhere_in_home_assistant(
-        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
-    async with running_stack(tmp_path, ha_broker.url) as stack:
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
+    study = mqtt.device_topic(SITE, "window-study", mqtt.Channel.STATE)
+    async with running_stack(tmp_path, ha_broker.url) as stack, \
+            watching(ha_broker.ui_client(), f"{mqtt.ROOT}/#") as ui_seen:
         await ready(ha)
         before = {e: s["state"] for e, s in (await ha.states()).items() if "wachter" in e}
         start = datetime.now(UTC)
@@ -184,6 +191,11 @@ async def test_a_silent_holdup_shows_nowhere_in_home_assistant(
         # proof HA processed what came after: a visible change from the same simulator
         await stack.act("window-study", "open")
         await ha.wait_state(entity("window-study", "contact"), "on")
+        await ha.until(lambda: _some([t for t, _ in ui_seen if t == study]), "the study window for HA")
+        # HA's MQTT account cannot even read the button's own topics, commands or snapshots
+        leaks = [t for t, _ in ui_seen if ("panic-bedroom" in t and not t.endswith("/availability"))
+                 or t.endswith(("/set", "/snapshot", "/confirm"))]
+        assert not leaks, leaks
         after = {e: s for e, s in (await ha.states()).items() if "wachter" in e}
         changed = {e for e, s in after.items() if s["state"] != before.get(e)}
         assert changed == {entity("window-study", "contact")}
@@ -200,7 +212,8 @@ async def test_a_silent_holdup_shows_nowhere_in_home_assistant(
         await ha.wait_state(entity("window-study", "contact"), "off")
 
 
-async def test_tamper_battery_doorbell_and_siren(tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+async def test_tamper_battery_doorbell_and_siren(
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
     async with running_stack(tmp_path, ha_broker.url) as stack:
         await ready(ha)
         await stack.act("door-front", "tamper")
@@ -242,7 +255,7 @@ async def _event(ha: HomeAssistant, entity_id: str) -> dict[str, Any] | None:
 
 
 async def test_entities_follow_the_agent_and_their_device(
-        tmp_path: Path, ha_broker: Mosquitto, ha: HomeAssistant) -> None:
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
     watched = [PANEL, entity("door-front", "contact"), entity("window-study", "tamper"), WARNINGS]
     async with running_stack(tmp_path, ha_broker.url) as stack:
         await ready(ha)
@@ -259,26 +272,19 @@ async def test_entities_follow_the_agent_and_their_device(
         await ha.wait_state(entity("door-front", "contact"), "off")
 
 
-class commands_seen:  # noqa: N801 - used as a context manager, reads as one
-    """Every panel command on the broker, with the QoS HA published it at (subscribed at 1)."""
-
-    def __init__(self, broker: Mosquitto) -> None:
-        self.client = aiomqtt.Client("127.0.0.1", broker.port)
-        self.seen: list[tuple[int, bytes]] = []
-        self.task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> list[tuple[int, bytes]]:
-        await self.client.__aenter__()
-        await self.client.subscribe(mqtt.panel_topic(SITE, mqtt.Channel.SET), qos=1)
+@contextlib.asynccontextmanager
+async def watching(client: aiomqtt.Client, topic: str) -> AsyncIterator[list[tuple[str, int]]]:
+    """(topic, QoS) of what ``client`` receives on ``topic`` (subscribed at QoS 1) in the block."""
+    seen: list[tuple[str, int]] = []
+    async with client:
+        await client.subscribe(topic, qos=1)
 
         async def collect() -> None:
-            async for message in self.client.messages:
-                self.seen.append((message.qos, bytes(message.payload)))  # type: ignore[arg-type]
+            async for message in client.messages:
+                seen.append((message.topic.value, message.qos))
 
-        self.task = asyncio.create_task(collect())
-        return self.seen
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.task is not None:
-            self.task.cancel()
-        await self.client.__aexit__(None, None, None)
+        task = asyncio.create_task(collect())
+        try:
+            yield seen
+        finally:
+            task.cancel()

@@ -19,7 +19,7 @@ import pytest
 
 from config.loader import load_site
 from tests.broker import Mosquitto, free_port
-from tests.homeassistant.hass import HomeAssistant, RunningHass, start_hass, stop_hass
+from tests.homeassistant.hass import HA_RELEASE, HA_VENV, HomeAssistant, RunningHass, start_hass, stop_hass
 from wachter.mqtt_accounts import Account, acl_text, mosquitto_hash
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "config" / "examples" / "site.yaml"
@@ -43,6 +43,19 @@ class Broker:
         """A client with Home Assistant's credentials, to see what its account can see."""
         return aiomqtt.Client("127.0.0.1", self.port, username=UI_USER, password=self.ui_password,
                               identifier=f"t-ui-{secrets.token_hex(3)}", timeout=10)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say, even under ``-q``, that a real Home Assistant ran and how its tests went."""
+    reports = [r for key in ("passed", "failed", "error", "skipped")
+               for r in terminalreporter.stats.get(key, [])
+               if getattr(r, "when", "call") == "call" and "tests/homeassistant/test_home_assistant.py"
+               in getattr(r, "nodeid", "")]
+    if reports:
+        counts = {o: sum(r.outcome == o for r in reports) for o in ("passed", "failed", "skipped")}
+        terminalreporter.write_line(
+            f"real Home Assistant {HA_RELEASE} ({HA_VENV.name}): {counts['passed']} passed, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped")
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,13 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-__all__ = ["HA_PYTHON", "HomeAssistant", "RunningHass", "start_hass"]
+__all__ = ["HA_PYTHON", "HA_RELEASE", "HA_VENV", "HomeAssistant", "RunningHass", "start_hass", "stop_hass"]
 
 ROOT = Path(__file__).resolve().parents[2]
 HA_VENV = Path(os.environ.get("WACHTER_HA_VENV", ROOT / ".venv-ha"))
 HA_PYTHON = HA_VENV / "bin" / "python"
+HA_RELEASE = next(line.split("==")[1] for line in (Path(__file__).parent / "requirements.txt").read_text()
+                  .splitlines() if line.startswith("homeassistant=="))
 START_TIMEOUT = 120.0  # first start on a shared 2-core machine: database schema, frontend
 USER, PASSWORD = "resident", "wachter-test-password"
 T = TypeVar("T")

@@ -72,7 +72,10 @@ class _Entity:
 
     def message(self) -> tuple[str, str]:
         topic = f"{PREFIX}/{self.component}/{self.uid}/config"
-        body = {"unique_id": self.uid, "object_id": self.uid, "qos": QOS, **self.config}
+        # object_id names the entity up to HA 2025.9; default_entity_id from 2025.10 (object_id is
+        # ignored from 2026.4); each release drops the key it does not know
+        body = {"unique_id": self.uid, "object_id": self.uid,
+                "default_entity_id": f"{self.component}.{self.uid}", "qos": QOS, **self.config}
         return topic, json.dumps(body, separators=(",", ":"))
 
 

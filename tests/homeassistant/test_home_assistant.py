@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -288,3 +290,48 @@ async def watching(client: aiomqtt.Client, topic: str) -> AsyncIterator[list[tup
             yield seen
         finally:
             task.cancel()
+
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+async def test_the_frontend_shows_rooms_devices_and_diagnostics(
+        tmp_path: Path, ha_broker: Broker, ha: HomeAssistant) -> None:
+    """What the resident sees in HA's own frontend (screenshots for docs/home-assistant.md)."""
+    from playwright.async_api import async_playwright, expect
+
+    hass = ha.hass
+    tokens = {"hassUrl": hass.url, "clientId": f"{hass.url}/", "refresh_token": hass.refresh_token,
+              "access_token": hass.token, "token_type": "Bearer", "expires_in": 1800,
+              "expires": int(datetime.now(UTC).timestamp() * 1000) + 1_700_000}
+    login = f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
+    async with running_stack(tmp_path, ha_broker.url) as stack, async_playwright() as pw:
+        await ready(ha)
+        await ha.wait_state(entity("door-front", "tamper"), "off")
+        front_door = await ha.template("{{ device_id('" + entity("door-front", "contact") + "') }}")
+        panel = await ha.template("{{ device_id('" + PANEL + "') }}")
+        await stack.act("window-living", "open")
+        await ha.wait_state(entity("window-living", "contact"), "on")
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.add_init_script(login)
+            shots = {
+                "ha-overview": ("/lovelace/0", "Front door"),
+                "ha-device-front-door": (f"/config/devices/device/{front_door}", "Tamper"),
+                "ha-device-panel": (f"/config/devices/device/{panel}", "Warnings"),
+            }
+            for name, (path, text) in shots.items():
+                await page.goto(hass.url + path)
+                await expect(page.get_by_text(text).first).to_be_visible(timeout=30_000)
+                await page.wait_for_timeout(1000)  # let cards finish their transitions
+                shot = tmp_path / f"{name}.png"
+                await page.screenshot(path=str(shot))
+                if os.environ.get("WACHTER_SCREENSHOTS"):
+                    shutil.copy(shot, DOCS / shot.name)
+        finally:
+            await browser.close()
+        await stack.act("window-living", "close")

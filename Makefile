@@ -7,6 +7,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 STAMP  := $(VENV)/.installed
+# A real Home Assistant for tests/homeassistant, in its own venv (its pins clash with ours)
+HA_VENV  ?= .venv-ha
+HA_STAMP := $(HA_VENV)/.installed
+HA_REQS  := tests/homeassistant/requirements.txt
 
 .PHONY: demo test lint types pytest bench os-packages clean
 
@@ -19,6 +23,13 @@ $(RUNTIME): pyproject.toml
 $(STAMP): $(RUNTIME)
 	$(BIN)/pip install -q --prefer-binary -e ".[dev]"
 	touch $(STAMP)
+
+$(HA_STAMP): $(HA_REQS)
+	rm -rf $(HA_VENV)
+	$(PYTHON) -m venv $(HA_VENV)
+	$(HA_VENV)/bin/pip install -q --upgrade pip
+	$(HA_VENV)/bin/pip install -q --no-deps -r $(HA_REQS)
+	touch $(HA_STAMP)
 
 os-packages:
 	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
@@ -49,7 +60,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) os-packages
+pytest: $(STAMP) $(HA_STAMP) os-packages
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test: lint types pytest
@@ -58,4 +69,4 @@ bench: $(STAMP) os-packages
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HA_VENV) .mypy_cache .ruff_cache

@@ -161,6 +161,7 @@ class PanelState(_Payload):
     bypassed: list[str] = Field(default_factory=list)
     faults: list[str] = Field(default_factory=list)
     deadline: datetime | None = None  # end of the running exit/entry delay or siren time
+    sounder: bool = False  # the sirens are commanded on (never by a silent alarm)
 
 
 class PanelCommand(_Payload):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -143,27 +141,3 @@ def _load(config: Path):  # type: ignore[no-untyped-def]
 
     return load_site(config)
 
-
-
-async def test_home_assistant_discovers_the_panel_and_can_arm_it(
-    tmp_path: Path, mosquitto: Mosquitto
-) -> None:
-    async with running_stack(tmp_path, mosquitto.url):
-        configs: dict[str, dict[str, object]] = {}
-        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
-            await client.subscribe("homeassistant/#", qos=1)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    async for message in client.messages:
-                        configs[message.topic.value] = json.loads(bytes(message.payload))  # type: ignore[arg-type]
-            panel = configs[f"homeassistant/alarm_control_panel/wachter_{SITE}/config"]
-            assert panel["state_topic"] == mqtt.panel_topic(SITE, mqtt.Channel.STATE)
-            assert panel["code"] == "REMOTE_CODE"  # the agent checks the PIN, not Home Assistant
-            window = configs["homeassistant/binary_sensor/wachter_demo_home_window_living/config"]
-            assert window["device_class"] == "window"
-            # what Home Assistant sends when the user arms away with 1234 on its keypad
-            template = str(panel["command_template"])
-            payload = template.replace("{{ action }}", "ARM_AWAY").replace("{{ code }}", "1234")
-            await client.publish(str(panel["command_topic"]), payload, qos=1)
-        state = await wait_state(mosquitto, "arming")
-        assert state.deadline is not None  # the 30 s exit delay runs

@@ -329,3 +329,61 @@ async def test_call_outcomes_clear_the_panic_and_it_closes_with_a_reason_all_aud
         ("system", "cleared"), ("olga", "skip"), ("olga", "close"),
     ]
     _keep(tmp_path / "plan.png", "console-call-list.png")
+
+
+def _jpeg(text: str) -> bytes:
+    import cv2
+    import numpy as np
+
+    image = np.full((240, 320, 3), 90, np.uint8)
+    cv2.putText(image, text, (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return bytes(data)
+
+
+async def test_evidence_is_grouped_per_triggering_event_in_words_and_enlarges(
+    browser: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    import aiohttp
+    from playwright.async_api import expect
+
+    from receiver.auth import Role
+
+    token = await receiver.accounts.add_token("agent-demo-home", Role.SITE, site="demo-home")
+    await _frames(receiver, "BA:13", "PA:02")
+    await _open_alarms(receiver, 2)
+    base = f"http://127.0.0.1:{receiver.http_port}"
+    refs = [f"intercom-front:zone-13:command:{i}" for i in range(3)] + ["intercom-front:zone-2:command:0"]
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        for ref in refs:
+            resp = await http.post(f"{base}/api/evidence", params={"ref": ref}, data=_jpeg(ref[-8:]),
+                                   headers={"Content-Type": "image/jpeg"})
+            assert resp.status == 201, await resp.text()
+
+    olga = await _console(browser, receiver, "olga")
+    page = olga.page
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    burglary = next(a for a in await receiver.desk.queue() if a.response.value == "burglary")
+    await olga.open(f"/alarms/{burglary.id}")
+    group = page.locator(".evidence-group")
+    await expect(group).to_have_count(1)  # the panic's snapshot is on the panic's page
+    await expect(group.locator("h3")).to_contain_text(
+        "For the alarm on zone 13 Bedroom window (bedroom, first floor) (3 snapshots)")
+    captions = group.locator("figcaption")
+    await expect(captions).to_have_count(3)
+    await expect(captions.first).to_contain_text("Video intercom front door ·")
+    await expect(captions.first).to_contain_text("· snapshot 1 (taken on the alarm)")
+    await expect(captions.first).to_contain_text("CET")
+    await group.locator("a.thumb").nth(1).click()
+    viewer = page.locator("dialog#viewer")
+    await expect(viewer).to_be_visible()
+    await expect(viewer.locator(".caption")).to_contain_text("snapshot 2")
+    assert await viewer.locator("img").evaluate("img => img.naturalWidth") == 320  # the full picture
+    await page.screenshot(path=str(tmp_path / "evidence.png"))
+    await page.keyboard.press("Escape")
+    await expect(viewer).to_be_hidden()
+    assert missing == []  # not even a favicon
+    await page.context.close()
+    _keep(tmp_path / "evidence.png", "console-evidence.png")

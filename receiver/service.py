@@ -28,7 +28,7 @@ from receiver.listener import Listener
 from receiver.pg_db import PgDatabase
 from receiver.pg_notify import NoticeRelay
 from receiver.pg_store import PgEventStore
-from receiver.presence import PRESENCE_SCHEMA, Presence
+from receiver.shift import SHIFT_SCHEMA, Presence, ShiftLog
 from receiver.sitebook import SITEBOOK_SCHEMA, SiteBook
 from receiver.sqlite_store import SqliteEventStore
 from receiver.store import Clock, EventStore, utcnow
@@ -37,7 +37,7 @@ from receiver.supervision import LinkBook, SiteWatch
 __all__ = ["SCHEMAS", "Receiver", "open_storage", "run_receiver"]
 
 SCHEMAS = (DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA, LINKS_SCHEMA, SITEBOOK_SCHEMA,
-           PRESENCE_SCHEMA)
+           SHIFT_SCHEMA)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class Receiver:
             sites={a.site: a for a in self.config.accounts}, bulletin=self.bulletin,
             limiter=LoginLimiter(self.db, self.clock, console.login_attempts, console.login_window),
             clock=self.clock, secure_cookies=console.secure_cookies, book=self.book,
-            presence=Presence(self.db, self.clock), alarm_sections=self.alarm_sections,
+            presence=Presence(self.db, self.clock), shift_log=ShiftLog(self.db, self.clock),
+            alarm_sections=self.alarm_sections,
         )
 
     async def __aenter__(self) -> Receiver:

@@ -14,7 +14,7 @@ from receiver.console.live import Bulletin
 from receiver.desk import Alarm, AlarmDesk
 from receiver.evidence import EvidenceStore
 from receiver.handler import FrameHandler
-from receiver.presence import Presence
+from receiver.shift import Presence, ShiftLog
 from receiver.sitebook import SiteBook
 from receiver.store import Clock, EventStore
 
@@ -39,6 +39,7 @@ class Centre:
     clock: Clock
     book: SiteBook
     presence: Presence
+    shift_log: ShiftLog
     secure_cookies: bool = False
     alarm_sections: list[AlarmSection] = field(default_factory=list)
 

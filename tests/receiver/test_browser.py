@@ -387,3 +387,81 @@ async def test_evidence_is_grouped_per_triggering_event_in_words_and_enlarges(
     assert missing == []  # not even a favicon
     await page.context.close()
     _keep(tmp_path / "evidence.png", "console-evidence.png")
+
+
+async def test_admin_edits_the_site_book_and_the_next_alarm_uses_it_all_audited(
+    browser: Any, receiver: Receiver, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    ada = await _console(browser, receiver, "ada")
+    page = ada.page
+    await ada.open("/admin/sites/demo-home")
+    zones = page.locator("#zones-form tbody tr")
+    blank = zones.nth(5)  # after the five zones of the book
+    await blank.locator("input[name$=-zone]").fill("14")
+    await blank.locator("input[name$=-name]").fill("Study window")
+    await blank.locator("input[name$=-location]").fill("study, garden side")
+    await page.click("button:has-text('Save zones')")
+    await expect(page.locator("p.ok")).to_have_text("Saved: zones (6).")
+
+    fire = page.locator("table.plan-form[data-response=fire]").locator("xpath=..")
+    await fire.locator("input[name=step-0-text]").fill("Alert the fire brigade (112): Dorpsstraat 1")
+    await fire.locator("input[name=step-1-answer_within]").fill("soon")  # a bad value: refused, nothing saved
+    await fire.locator("button").click()
+    await expect(page.locator("p.error")).to_contain_text("fire plan row 2")
+    await expect(page.locator("p.error")).to_contain_text("answer_within")
+    fire = page.locator("table.plan-form[data-response=fire]").locator("xpath=..")
+    await fire.locator("input[name=step-0-text]").fill("Alert the fire brigade (112): Dorpsstraat 1")
+    await fire.locator("button").click()
+    await expect(page.locator("p.ok")).to_have_text("Saved: fire plan (3 steps).")
+    await page.screenshot(path=str(tmp_path / "book.png"))
+
+    await _frames(receiver, "FA:14")
+    [alarm] = await _open_alarms(receiver, 1)
+    await ada.open(f"/alarms/{alarm.id}")
+    await expect(page.locator("section[data-part=head]")).to_contain_text("FA zone 14 Study window")
+    first_step = page.locator("#plan li").first
+    await expect(first_step).to_contain_text("Alert the fire brigade (112): Dorpsstraat 1")
+    await ada.open("/sites/demo-home")
+    await expect(page.locator("#zones")).to_contain_text("Study window")
+    await expect(page.locator("#contacts")).to_contain_text("Burgemeester")
+    await expect(page.locator(".address").first).to_have_text("Dorpsstraat 1, 1234 AB Ergens")
+    await expect(page.locator("main")).to_contain_text("Schedule: armed nights 23:00-07:00")
+    async with page.expect_download() as download:
+        await ada.open("/admin/sites")
+        await page.click("a:has-text('Export the book')")
+    exported = Path(await (await download.value).path()).read_text()
+    assert "name: Study window" in exported and "Alert the fire brigade (112): Dorpsstraat 1" in exported
+    await page.context.close()
+
+    audit = await receiver.centre().audit.entries(target="site:demo-home")
+    assert [(e.who, e.action) for e in reversed(audit)] == [
+        ("config", "site_imported"), ("ada", "site_edited"), ("ada", "site_edited"),
+    ]
+    _keep(tmp_path / "book.png", "console-site-book.png")
+
+
+async def test_shift_handover_hands_the_open_alarms_to_a_colleague_with_a_note(
+    browser: Any, receiver: Receiver
+) -> None:
+    from playwright.async_api import expect
+
+    await _frames(receiver, "BA:13")
+    [alarm] = await _open_alarms(receiver, 1)
+    await receiver.desk.take(alarm.id, "olga")
+    olga, sam = await _console(browser, receiver, "olga"), await _console(browser, receiver, "sam")
+    await sam.open("/")
+    await olga.open("/handover")
+    await expect(olga.page.locator("#on-duty")).to_contain_text("sam (supervisor)")
+    await expect(olga.page.locator("#handover-alarms")).to_contain_text("olga")
+    await olga.page.select_option("#handover-form select[name=to]", "sam")
+    await olga.page.fill("#handover-form textarea", "Burglary at demo-home: keyholder on the way.")
+    await olga.page.click("#handover-form button")
+    await expect(olga.page.locator("p.ok")).to_have_text("Handed over 1 alarm to sam.")
+    await expect(olga.page.locator("#shift-log li").first).to_contain_text("olga → sam · alarms")
+    await sam.open(f"/alarms/{alarm.id}")
+    await expect(sam.page.locator("section[data-part=head]")).to_contain_text("You handle this alarm")
+    await expect(sam.page.locator("#timeline")).to_contain_text("handed over to sam")
+    for console in (olga, sam):
+        await console.page.context.close()

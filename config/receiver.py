@@ -148,14 +148,6 @@ class Account(_Model):
     #: the plan before plans per response: read as ``action_plans.holdup`` (what it was written for)
     action_plan: list[PlanStep] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_zones(self) -> Self:
-        numbers = [z.zone for z in self.zones]
-        dupes = sorted({n for n in numbers if numbers.count(n) > 1})
-        if dupes:
-            raise ValueError(f"zone {dupes[0]} is listed twice; keep one entry per zone")
-        return self
-
     def plans(self) -> dict[ResponseName, list[PlanStep]]:
         """This site's own plans per response (the legacy ``action_plan`` as the hold-up plan)."""
         if self.action_plan and "holdup" not in self.action_plans:

@@ -15,9 +15,9 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
 
 from config.receiver import Account, Contact, PlanStep, ReceiverConfig, ResponseName, Zone
@@ -54,6 +54,14 @@ class SiteEntry(BaseModel):
     zones: list[Zone] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
     plans: dict[ResponseName, list[PlanStep]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_zones(self) -> Self:
+        numbers = [z.zone for z in self.zones]
+        dupes = sorted({n for n in numbers if numbers.count(n) > 1})
+        if dupes:
+            raise ValueError(f"zone {dupes[0]} is listed twice; keep one entry per zone")
+        return self
 
     @classmethod
     def of(cls, account: Account) -> SiteEntry:

@@ -3,6 +3,8 @@ The config wins only when its entry for a site changed since it was last importe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config.receiver import Account, ReceiverConfig, Zone
 from receiver.audit import AuditLog
 from receiver.sitebook import CENTRE_SITE
@@ -58,3 +60,16 @@ async def test_the_export_reads_back_as_receiver_config(desk: Desk, store_url: s
     assert again.accounts[0].address == "Dorpsstraat 1"
     assert again.accounts[0].zones == [Zone(zone=2, name="Panic button hall")]
     assert again.accounts[0].plans()["holdup"][0].text == "Listen in / view camera"
+
+
+def test_a_zone_listed_twice_in_the_receiver_config_names_file_line_and_field(tmp_path: Path) -> None:
+    from config.check import check
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "examples" / "receiver.yaml").read_text()
+    text = text.replace('- {zone: 14, name: "Study window"', '- {zone: 13, name: "Study window"')
+    path = tmp_path / "receiver.yaml"
+    path.write_text(text)
+    [problem] = check(path)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if '{zone: 13, name: "Study window"' in row)
+    assert (problem.file, problem.line, problem.field) == (str(path), line, "accounts[0].zones[6].zone")
+    assert "zone 13" in problem.message and "keep one entry per zone number" in problem.message

@@ -401,10 +401,11 @@ class AlarmDesk:
             plan = await self.plan(alarm)
             policy = self.policy(alarm.response)
             state, actions = handling.step(plan, policy, alarm.handling, event, now)
+            due = handling.next_deadline(plan, policy, state)
             if actions:
-                await self._store(
-                    tx, alarm, plan, state, actions, handling.next_deadline(plan, policy, state)
-                )
+                await self._store(tx, alarm, plan, state, actions, due)
+            elif due != alarm.due_at:  # a deadline with nothing left to do: never wake for it again
+                await tx.execute("UPDATE alarms SET due_at = ? WHERE id = ?", (_iso(due), alarm.id))
         if actions:
             self._changed(alarm_id)
             return await self.alarm(alarm_id) or alarm

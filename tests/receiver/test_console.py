@@ -56,6 +56,8 @@ async def test_an_operator_takes_works_the_plan_and_closes_an_alarm_through_form
         assert (await olga.form(f"/alarms/{alarm.id}/take")).status == 303
         page = await (await sam.http.get(sam.base + f"/alarms/{alarm.id}")).text()
         assert "Taken by olga" in page and "Take over" in page  # ownership visible to others
+        rows = await (await sam.http.get(sam.base + "/queue/rows")).text()
+        assert "taken by <strong>olga</strong> after" in rows and "data-opened" not in rows  # stops counting
         refused = await olga.form(f"/alarms/{alarm.id}/close", outcome="false", reason="user_error")
         assert refused.status == 409 and "required steps not done yet: 1, 2" in await refused.text()
         for step in ("0", "1"):
@@ -66,7 +68,9 @@ async def test_an_operator_takes_works_the_plan_and_closes_an_alarm_through_form
         closed = await olga.form(f"/alarms/{alarm.id}/close", outcome="false", reason="user_error")
         assert closed.status == 303
         page = await (await olga.http.get(olga.base + f"/alarms/{alarm.id}")).text()
-        assert "as <strong>false</strong>: set off by mistake" in page and "pressed by the child" in page
+        assert "as <strong>false</strong>: set off by mistake" in page
+        notes = page[page.index('<ul id="notes">') :]
+        assert "pressed by the child" in notes[: notes.index("</ul>")]  # listed, not only in the timeline
         assert "CLOSED" in page and "OPEN for" not in page
         audit = await (await sam.http.get(sam.base + f"/api/audit?target=alarm:{alarm.id}")).json()
         assert [a["action"] for a in reversed(audit)] == [
@@ -162,3 +166,22 @@ def test_month_report_figures() -> None:
     assert report.false_share == 0.5 and report.per_day[0] == 2 and report.per_day[29] == 1
     assert (report.false_alarms, report.closed) == (1, 2)  # "1 of 2 closed", not "100 %" of 1
     assert bar_chart(report.per_day, "x").count("<rect") == 30
+
+
+async def test_another_feature_adds_a_part_to_the_alarm_page_that_updates_with_it(receiver: Receiver) -> None:
+    """The extension point the mobile panic button fills (positions, listen-in)."""
+    from receiver.console.context import Centre
+
+    async def positions(centre: Centre, alarm: Alarm) -> str:
+        return f'<h2>Positions</h2><p id="track">{alarm.site}: 52.0907 N, 5.1214 E</p>'
+
+    receiver.alarm_sections.append(positions)
+    await send_frame(receiver, "HA")
+    alarm = await _wait_alarm(receiver)
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        page = await (await client.http.get(client.base + f"/alarms/{alarm.id}")).text()
+        parts = await (await client.http.get(client.base + f"/alarms/{alarm.id}/parts")).json()
+    section = page[page.index('id="alarm-extensions"') :]
+    assert section.index('<p id="track">demo-home: 52.0907 N') < section.index("</section>")
+    assert "52.0907 N" in parts["more"]

@@ -185,3 +185,27 @@ async def test_another_feature_adds_a_part_to_the_alarm_page_that_updates_with_i
     section = page[page.index('id="alarm-extensions"') :]
     assert section.index('<p id="track">demo-home: 52.0907 N') < section.index("</section>")
     assert "52.0907 N" in parts["more"]
+
+
+async def test_a_timeline_shows_neither_a_closed_earlier_alarm_nor_another_open_one(
+    receiver: Receiver,
+) -> None:
+    await send_frame(receiver, "TA", zone="40", seq=1)
+    first = await _wait_alarm(receiver)
+    await receiver.desk.take(first.id, "olga")
+    for step in range(3):
+        await receiver.desk.skip_step(first.id, "olga", step, "intercom cover knocked by the postman")
+    await receiver.desk.close(first.id, "olga", "false", "environment")
+    await send_frame(receiver, "TA", zone="10", seq=2)
+    await send_frame(receiver, "FA", zone="20", seq=3)
+    async with asyncio.timeout(2):
+        while len(queue := await receiver.desk.queue()) < 2:
+            await asyncio.sleep(0.01)
+    second = next(a for a in queue if a.response.value == "tamper")
+    client = await sign_in(_base(receiver), "olga")
+    async with client.http:
+        page = await (await client.http.get(client.base + f"/alarms/{second.id}")).text()
+    timeline = page[page.index('id="timeline"') : page.index("</table>", page.index('id="timeline"'))]
+    assert timeline.count("<strong>TA</strong>") == 1 and "zone 10" in timeline  # its own tamper only
+    assert "zone 40" not in timeline and "<strong>FA</strong>" not in timeline
+    assert "Also open at this site (1)" in page and "fire: FA zone 20" in page

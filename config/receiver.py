@@ -181,6 +181,10 @@ class Alerting(_Model):
     goes to the supervisors, with a louder sound."""
 
     escalate_after: dict[EscalationKey, Duration] = Field(default_factory=_escalation_defaults)
+    #: how often a console repeats the sound of an alarm nobody acknowledged
+    repeat_every: Annotated[Duration, Field(ge=timedelta(milliseconds=200), le=timedelta(seconds=30))] = (
+        timedelta(seconds=2)
+    )
 
     def escalation_delay(self, response: str) -> timedelta:
         for key, delay in self.escalate_after.items():

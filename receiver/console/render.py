@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from receiver.auth import Role
+from receiver.console.context import CENTRE
 from receiver.gate import PRINCIPAL, SESSION
 
 __all__ = ["LOCAL", "csrf_field", "esc", "hms", "html_page", "local", "page", "seconds"]
@@ -90,5 +91,9 @@ def page(request: web.Request, title: str, body: str, *, status: int = 200) -> w
         "<dt>q</dt><dd>alarm queue</dd><dt>s</dt><dd>sites</dd><dt>h</dt><dd>shift handover</dd>"
         "<dt>?</dt><dd>this help</dd><dt>Esc</dt><dd>close this help / leave a field</dd></dl></div>"
     )
-    attrs = f' data-user="{esc(user.name)}" data-supervisor="{"1" if user.may(Role.SUPERVISOR) else ""}"'
+    every = request.app[CENTRE].desk.alerting.repeat_every.total_seconds()
+    attrs = (
+        f' data-user="{esc(user.name)}" data-supervisor="{"1" if user.may(Role.SUPERVISOR) else ""}"'
+        f' data-alert-every="{every * 1000:.0f}"'
+    )
     return html_page(title, f"{header}<main><h1>{esc(title)}</h1>{body}</main>", status=status, attrs=attrs)

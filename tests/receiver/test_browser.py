@@ -72,7 +72,10 @@ async def browser() -> AsyncIterator[Any]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def receiver(tmp_path: Path, store_url: str) -> AsyncIterator[Receiver]:
-    alerting = Alerting(escalate_after={"default": timedelta(minutes=10), "holdup": timedelta(seconds=2)})
+    alerting = Alerting(
+        escalate_after={"default": timedelta(minutes=10), "holdup": timedelta(seconds=2)},
+        repeat_every=timedelta(seconds=0.5),
+    )
     async for r in running_receiver(tmp_path, store_url, alerting=alerting):
         yield r
 

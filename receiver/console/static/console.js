@@ -4,7 +4,6 @@
 // operator is filling in survive; what is new is highlighted), and keyboard operation.
 "use strict";
 (function () {
-  const TICK_MS = 2000;          // the alert sound repeats at this pace
   const FRESH_MS = 20000;        // how long something new stays highlighted
   const AGE_WARNING = 60, AGE_DANGER = 180;
   // per priority: [frequency Hz, seconds] beeps; hold-up urgent and high, fire a two-tone
@@ -352,7 +351,7 @@
       if (parts) parts();
     });
     refreshAlerts();
-    setInterval(alertTick, TICK_MS);
+    setInterval(alertTick, Number(document.body.dataset.alertEvery) || 2000);  // alerting.repeat_every
     ages(); setInterval(ages, 1000);
   });
 })();

@@ -31,9 +31,9 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.receiver import DEFAULT_PLANS, Account, Contact, ReceiverConfig
+from receiver.action_plan import resolve_plan
 from receiver.alarms import AlarmClass
 from receiver.auth import Role
-from receiver.handling import resolve_plan
 from receiver.service import Receiver
 
 SITES, EVENTS, OPEN_ALARMS, RUNS = 1_000, 1_000_000, 300, 30

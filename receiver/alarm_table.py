@@ -17,9 +17,10 @@ from functools import cached_property
 from typing import Any
 
 from config.receiver import Contact
+from receiver.action_plan import Step
 from receiver.alarms import AlarmClass, Response
 from receiver.db import Database, SqliteDatabase
-from receiver.handling import Handling, Step, StepState
+from receiver.handling import Handling, StepState
 
 __all__ = ["ALARM_COLUMNS", "DESK_SCHEMA", "Alarm", "LogEntry", "SiteState", "alarm_from_row", "migrate"]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from config.receiver import Alerting, Contact
 from receiver import handling
+from receiver.action_plan import Step, resolve_plan
 from receiver.alarm_table import (
     ALARM_COLUMNS,
     DESK_SCHEMA,
@@ -41,7 +42,7 @@ from receiver.alarms import (
 )
 from receiver.audit import record
 from receiver.db import Database, Tx
-from receiver.handling import DeskError, Handling, Policy, Step, resolve_plan
+from receiver.handling import DeskError, Handling, Policy
 from receiver.sitebook import SiteBook, SiteEntry
 from receiver.store import Clock
 from receiver.wording import zone_words

@@ -12,11 +12,11 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from config.receiver import RESPONSES, Contact, PlanStep, ResponseName, Zone
+from receiver.action_plan import ROLES
 from receiver.alarms import Response
 from receiver.console.context import CENTRE
 from receiver.console.render import csrf_field, esc, local, page
 from receiver.gate import PRINCIPAL
-from receiver.handling import ROLES
 from receiver.sitebook import CENTRE_SITE, SiteEntry
 
 __all__ = ["routes"]

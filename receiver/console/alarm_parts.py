@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from receiver.action_plan import Step
 from receiver.alarms import alarm_class, restore_response
 from receiver.auth import Role
 from receiver.console.alarm_plan import close_form, plan_section
@@ -20,7 +21,7 @@ from receiver.console.sitestate import armed_words, site_views
 from receiver.desk import Alarm, LogEntry
 from receiver.evidence import Evidence
 from receiver.gate import PRINCIPAL
-from receiver.handling import CLOSE_REASONS, Step
+from receiver.handling import CLOSE_REASONS
 from receiver.sitebook import SiteEntry
 from receiver.store import StoredEvent
 from receiver.wording import code_words, contact_id, zone_words

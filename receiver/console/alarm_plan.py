@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from receiver.action_plan import Step
 from receiver.console.render import csrf_field, esc, hms
 from receiver.desk import Alarm
-from receiver.handling import CALL_OUTCOMES, CLOSE_REASONS, Handling, Step, StepState, open_required
+from receiver.handling import CALL_OUTCOMES, CLOSE_REASONS, Handling, StepState, open_required
 from receiver.sitebook import SiteEntry
 
 __all__ = ["close_form", "plan_section"]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config.receiver import DEFAULT_PLANS, Contact, PlanStep
+from receiver.action_plan import Step, resolve_plan
 from receiver.handling import (
     Ack,
     Alert,
@@ -19,12 +20,10 @@ from receiver.handling import (
     Log,
     Policy,
     Skip,
-    Step,
     Take,
     Tick,
     next_deadline,
     open_required,
-    resolve_plan,
     step,
 )
 

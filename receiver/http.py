@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from receiver import api
-from receiver.console import admin, alarm_view, login, queue, report, sites
+from receiver.console import admin, admin_book, alarm_view, alerts, handover, login, queue, report, sites
 from receiver.console.context import CENTRE, Centre
 from receiver.gate import gate
 
@@ -23,7 +23,7 @@ async def _end_streams(app: web.Application) -> None:
 def make_app(centre: Centre) -> web.Application:
     app = web.Application(middlewares=[gate], client_max_size=3 * 1024 * 1024)
     app[CENTRE] = centre
-    for module in (login, queue, alarm_view, sites, report, admin, api):
+    for module in (login, queue, alerts, alarm_view, sites, report, handover, admin, admin_book, api):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC)
     app.on_shutdown.append(_end_streams)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -11,12 +11,18 @@ from config.receiver import Account
 from receiver.audit import AuditLog
 from receiver.auth import Accounts, LoginLimiter
 from receiver.console.live import Bulletin
-from receiver.desk import AlarmDesk
+from receiver.desk import Alarm, AlarmDesk
 from receiver.evidence import EvidenceStore
 from receiver.handler import FrameHandler
+from receiver.shift import Presence, ShiftLog
+from receiver.sitebook import SiteBook
 from receiver.store import Clock, EventStore
 
-__all__ = ["CENTRE", "Centre"]
+__all__ = ["CENTRE", "AlarmSection", "Centre"]
+
+#: renders one extra section of the alarm page (``""`` for none); other features (the mobile
+#: panic button's positions and audio) add theirs to ``Centre.alarm_sections``
+AlarmSection = Callable[["Centre", Alarm], Awaitable[str]]
 
 
 @dataclass
@@ -31,7 +37,11 @@ class Centre:
     bulletin: Bulletin
     limiter: LoginLimiter
     clock: Clock
+    book: SiteBook
+    presence: Presence
+    shift_log: ShiftLog
     secure_cookies: bool = False
+    alarm_sections: list[AlarmSection] = field(default_factory=list)
 
 
 CENTRE = web.AppKey("centre", Centre)

@@ -197,6 +197,17 @@ class AlarmCentre(_Model):
     evidence_token: SecretStr | None = None
     # Reports sent besides alarms, tamper and faults (which always go); default from the profile.
     also_send: list[Literal["open_close", "bypass", "doorbell"]] = ["open_close", "bypass"]
+    # An encrypted *ACK counts only if its timestamp lies within this of our (NAK-corrected)
+    # clock: a recorded answer replayed later is refused. At least the receiver's own window.
+    answer_window: Duration = timedelta(seconds=60)
+
+    @field_validator("answer_window")
+    @classmethod
+    def _answer_window_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=5) <= value <= timedelta(minutes=10):
+            raise ValueError("answer_window must lie between 5s and 10m; 60s covers the "
+                             "receiver's window (-40 s/+20 s) and the round trip")
+        return value
 
 
 SnapshotTrigger = Literal["burglary", "panic", "tamper", "fire", "doorbell"]

@@ -24,11 +24,11 @@ from agent.eventlog import EventLog
 from agent.evidence import EvidenceRelay
 from agent.intake import acknowledge, manual_acks
 from agent.outbox import Outbox, PendingReport
+from agent.pin_checks import PinChecks
 from agent.transmitter import Transmitter
-from agent.walktest import WalkTest, outcome
+from agent.walktest import outcome
 from agent.watchdog import watchdog_loop
-from config.pins import verify_pin
-from config.site import DeviceType, Site, User
+from config.site import DeviceType, Site
 from protocol import mqtt
 from protocol.mqtt_client import bounded, still_wanted
 
@@ -66,7 +66,7 @@ class Agent:
         self.connected = asyncio.Event()
         self.eventlog: EventLog | None = None
         self.evidence = EvidenceRelay(site, clock)
-        self.walktest: WalkTest | None = None
+        self.pins = PinChecks(site, clock, self.apply, self._refuse_command, self.counters)
         self._session: asyncio.TaskGroup | None = None  # the current broker connection's tasks
 
     def _fault(self, name: str, active: bool) -> None:
@@ -80,14 +80,16 @@ class Agent:
             stored = await self.outbox.get_meta("panel_state")
             if stored:
                 self.state = panel.PanelState.from_json(stored)
-            walk = await self.outbox.get_meta("walktest")
-            self.walktest = WalkTest.model_validate_json(walk) if walk else None
+            if await self.outbox.get_meta("walktest"):  # kept by the shell before the core had it
+                log.warning("a walk test of the previous version was running; it is dropped")
+                await self.outbox.set_meta("walktest", "")
             await self._note_profile()
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self.transmitter.run(), name="transmitter")
                     tg.create_task(self._mqtt_loop(), name="mqtt")
                     tg.create_task(self._timer_loop(), name="panel-timers")
+                    tg.create_task(self.pins.run(), name="pin-checks")
                     tg.create_task(watchdog_loop(), name="watchdog")
                     tg.create_task(self.evidence.run(), name="evidence")
                     tg.create_task(self._until(stop), name="stop")
@@ -195,12 +197,10 @@ class Agent:
         if ref.device is None:
             if ref.channel is mqtt.Channel.SET:
                 cmd = mqtt.decode(mqtt.PanelCommand, payload)
-                if cmd.action in ("WALK_TEST_START", "WALK_TEST_END"):
-                    await self._walk_test_command(cmd)
-                elif self.walktest is not None:
-                    await self._notice("command_refused", {"reason": "walk test running"})
+                if cmd.code and cmd.action != "TRIGGER":
+                    await self.pins.submit(cmd)  # hashed off this loop; the core decides after
                 else:
-                    await self.apply(panel.Command.from_contract(cmd))
+                    await self.apply(panel.Command.from_contract(cmd, None))
             return
         if self.site.device(ref.device) is None:
             raise mqtt.ContractError(f"unknown device {ref.device!r}")
@@ -230,9 +230,9 @@ class Agent:
         await self._device_events(events)
 
     def _batchable(self, message: aiomqtt.Message) -> mqtt.DeviceEvent | None:
-        """A valid device event outside a walk test; anything else (or bad) takes the slow path,
-        which rejects and counts it."""
-        if self.walktest is not None or not isinstance(message.payload, bytes | bytearray):
+        """A valid device event; anything else (or bad) takes the slow path, which rejects and
+        counts it."""
+        if not isinstance(message.payload, bytes | bytearray):
             return None
         try:
             ref = mqtt.parse_topic(message.topic.value)
@@ -265,8 +265,6 @@ class Agent:
     async def _device_event(self, event: mqtt.DeviceEvent) -> None:
         if await self.outbox.was_seen(event.device, event.id):
             self.counters["duplicate_event"] += 1
-        elif self.walktest is not None:
-            await self._walk_test_point(event)
         else:
             await self.apply(
                 panel.DeviceInput(event.device, event.type, event.score, event.held_ms),
@@ -293,63 +291,17 @@ class Agent:
         await self.outbox.set_meta("profile", self.site.profile)
 
     # -- walk test (commissioning) ------------------------------------------------------
-    async def _walk_test_command(self, cmd: mqtt.PanelCommand) -> None:
-        user = _installer(self.site, cmd.code)
-        if user is None:
-            log.warning("%s refused: not an installer's code", cmd.action)
-            await self._notice("command_refused", {"reason": "walk test needs an admin code"})
-            return
-        async with self._lock:
-            now = self.clock()
-            if cmd.action == "WALK_TEST_START":
-                if self.state.mode != "disarmed" or self.walktest is not None:
-                    refused: dict[str, object] = {
-                        "reason": "disarm first" if self.walktest is None else "already running"}
-                    notice: tuple[str, dict[str, object]] = ("command_refused", refused)
-                else:
-                    self.walktest, report = WalkTest.begin(self.site, user.number, user.name, now)
-                    await self._commit_walk([report], now, f"walk test started by {user.name}")
-                    notice = ("walk_test_started", {"devices": [d.id for d in self.site.devices]})
-            elif self.walktest is None:
-                notice = ("command_refused", {"reason": "no walk test running"})
-            else:
-                test, self.walktest = self.walktest, None
-                await self._commit_walk([test.finish()], now, f"walk test ended by {user.name}")
-                # the link test waits for the centre (seconds, when a path is down): never in
-                # the message loop, where it would hold up a panic press behind it
-                if self._session is not None:
-                    self._session.create_task(self._after_walk_test(test), name="walk-test-end")
-                    return
-                notice = ("walk_test_ended", outcome(self.site, test, {}))
-        await self._notice(*notice)
-
-    async def _after_walk_test(self, test: WalkTest) -> None:
+    async def _after_walk_test(self, ended: panel.WalkTestEnded) -> None:
         """The link test to each path, the report to the installer, then the panel catches up
-        on what changed meanwhile."""
+        on what changed meanwhile. Never in the message loop: with a path down the link test
+        takes seconds, and a panic press must not wait behind it."""
         links = await self.transmitter.link_test()
-        await self._notice("walk_test_ended", outcome(self.site, test, links))
+        detail = outcome(self.site, ended.test, links) | {"reason": ended.reason}
+        await self._notice("walk_test_ended", detail)
         await self._resume_after_settle()
 
-    async def _walk_test_point(self, event: mqtt.DeviceEvent) -> None:
-        device = self.site.device(event.device)
-        async with self._lock:
-            if self.walktest is None or device is None:
-                return
-            now = self.clock()
-            reports = self.walktest.record(device, event.type, now)
-            await self._commit_walk(reports, now, f"walk test {event.device}: {event.type}",
-                                    seen=(event.device, event.id))
-        await self._notice("point_tested", {"device": device.id, "event": event.type.value,
-                                            "tested": self.walktest.tested() if self.walktest else 0})
-
-    async def _commit_walk(self, reports: list[PendingReport], now: datetime, cause: str,
-                           seen: tuple[str, str] | None = None) -> None:
-        await self.outbox.commit_step(reports, seen=seen)
-        walk = self.walktest.model_dump_json() if self.walktest else ""
-        await self.outbox.set_meta("walktest", walk)
-        self.transmitter.wakeup.set()
-        if self.eventlog is not None:
-            await self.eventlog.append(now, [("walktest", cause)])
+    async def _refuse_command(self, cmd: mqtt.PanelCommand, reason: str) -> None:
+        await self._notice("code_refused", {"action": cmd.action, "reason": reason})
 
     async def _notice(self, event: str, detail: dict[str, object]) -> None:
         notice = mqtt.PanelEvent.model_validate({"event": event, "detail": detail})
@@ -392,7 +344,7 @@ class Agent:
         walk test resumes instead."""
         await asyncio.sleep(RESUME_SETTLE)
         async with self._lock:
-            if self.walktest is not None:
+            if self.state.walktest is not None:
                 log.info("resume deferred: walk test running, the panel catches up when it ends")
                 return
             now = self.clock()
@@ -442,6 +394,11 @@ class Agent:
             elif isinstance(action, panel.Sounder):
                 command = "sounder_on" if action.on else "sounder_off"
                 await self._command(DeviceType.SIREN, mqtt.DeviceCommand(command=command))
+            elif isinstance(action, panel.WalkTestEnded):
+                if self._session is not None:
+                    self._session.create_task(self._after_walk_test(action), name="walk-test-end")
+                else:  # offline: nobody to tell now; the panel catches up on reconnect
+                    log.warning("walk test ended (%s) while the broker is unreachable", action.reason)
             elif isinstance(action, panel.RequestSnapshot) and self._wants_snapshot(action):
                 request = mqtt.DeviceCommand(command="snapshot", reason=action.reason[:200],
                                              alarm_id=f"zone-{action.alarm_zone}")
@@ -530,14 +487,6 @@ def _log_entries(cause: str | None, actions: list[panel.Action]) -> list[tuple[s
         elif isinstance(action, panel.LogEntry):
             entries.append(("panel", action.text))
     return entries
-
-
-def _installer(site: Site, code: str | None) -> User | None:
-    """The user whose (non-duress) PIN this is, if they may commission (admin permission)."""
-    if not code:
-        return None
-    return next((u for u in site.panel.users
-                 if "admin" in u.permissions and verify_pin(code, u.pin_hash)), None)
 
 
 _OPEN_CLOSE = {"arm", "disarm", "arm_remote", "disarm_remote", "arm_stay", "forced_arm"}

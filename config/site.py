@@ -168,6 +168,17 @@ class Panel(_Model):
     swinger_limit: Annotated[int, Field(ge=1, le=20)] = 3
     wrong_code_limit: Annotated[int, Field(ge=1, le=20)] = 5
     lockout: Duration = timedelta(minutes=5)
+    # codes checked (scrypt) per minute from every source together; the rest are refused
+    # unchecked, so guessing can neither slow the agent nor outrun the lockout
+    code_checks_per_minute: Annotated[int, Field(ge=1, le=120)] = 12
+    walk_test_limit: Duration = timedelta(minutes=30)  # a walk test ends by itself after this
+
+    @field_validator("walk_test_limit")
+    @classmethod
+    def _walk_test_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(hours=4):
+            raise ValueError("walk_test_limit must lie between 1m and 4h; 30m suits a home")
+        return value
 
 
 class ReceiverPathConfig(_Model):

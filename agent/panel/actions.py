@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from agent.panel.state import WalkTest
 from protocol import mqtt
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ReportKind",
     "RequestSnapshot",
     "Sounder",
+    "WalkTestEnded",
 ]
 
 DetailValue = str | int | float | bool | list[str] | None
@@ -49,6 +51,8 @@ class ReportKind(StrEnum):
     MASKING = "masking"
     CAMERA_LOST = "camera_lost"
     FORCED_ARM = "forced_arm"
+    WALK_TEST = "walk_test"
+    POINT_TESTED = "point_tested"
 
 
 @dataclass(frozen=True)
@@ -101,4 +105,13 @@ class LogEntry:
     text: str
 
 
-Action = Report | PublishState | PanelNotice | Sounder | RequestSnapshot | LogEntry
+@dataclass(frozen=True)
+class WalkTestEnded:
+    """The walk test is over: the shell tests the links, tells the installer, and catches the
+    panel up on what the devices did meanwhile (``resume``)."""
+
+    test: WalkTest
+    reason: str
+
+
+Action = Report | PublishState | PanelNotice | Sounder | RequestSnapshot | LogEntry | WalkTestEnded

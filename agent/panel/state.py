@@ -18,7 +18,9 @@ __all__ = [
     "EntryDelay",
     "PanelMode",
     "PanelState",
+    "PointResult",
     "RaisedAlarm",
+    "WalkTest",
 ]
 
 ArmMode = Literal["armed_away", "armed_home", "armed_night"]
@@ -67,6 +69,27 @@ class DeviceStatus(_Record):
     last_press: AwareDatetime | None = None  # first press of a possible double press
 
 
+class PointResult(_Record):
+    """One device in a walk test: when it was triggered and tampered with, its battery."""
+
+    triggered: AwareDatetime | None = None
+    tamper: AwareDatetime | None = None
+    battery_low: bool | None = None
+
+
+class WalkTest(_Record):
+    """A running walk test (commissioning); it ends by itself at ``until``."""
+
+    started: AwareDatetime
+    until: AwareDatetime
+    user: int
+    by: str
+    points: dict[str, PointResult] = Field(default_factory=dict)
+
+    def tested(self) -> int:
+        return sum(1 for p in self.points.values() if p.triggered is not None)
+
+
 class PanelState(_Record):
     """The whole panel: mode, running delay, bypasses, counters, verification bookkeeping."""
 
@@ -85,6 +108,7 @@ class PanelState(_Record):
     wrong_codes: int = 0
     lockout_until: AwareDatetime | None = None
     sounder: bool = False
+    walktest: WalkTest | None = None
     clock: AwareDatetime | None = None  # ``now`` of the last step
 
     def to_json(self) -> str:

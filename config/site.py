@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -212,6 +213,18 @@ class AlarmCentre(_Model):
     # clock: a recorded answer replayed later is refused. At least the receiver's own window.
     answer_window: Duration = timedelta(seconds=60)
 
+    @field_validator("evidence_url")
+    @classmethod
+    def _evidence_over_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+            raise ValueError(
+                "http:// would send the site's upload token and the snapshots in clear; write "
+                "https:// (plain http is only for a receiver on this machine, as in the demo)")
+        return value
+
     @field_validator("answer_window")
     @classmethod
     def _answer_window_range(cls, value: timedelta) -> timedelta:
@@ -292,6 +305,15 @@ class Site(_Model):
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _pins(devices: list[Device]) -> list[str]:

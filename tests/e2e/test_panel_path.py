@@ -134,7 +134,7 @@ async def test_agent_killed_while_pending_alarms_once_at_the_original_deadline(
 def _start_agent(config: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (config.parent / "agent.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "wachter.cli", "agent", "--config", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "wachter.cli", "agent", "--demo", "--config", str(config)],
                             env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 

@@ -80,7 +80,7 @@ class AgentProcess:
             out.write(f"---- start {self.starts}\n".encode())
             out.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wachter.cli", "agent", "--config", str(self.config)],
+                [sys.executable, "-m", "wachter.cli", "agent", "--demo", "--config", str(self.config)],
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "install-pi.sh"
 WACHTER = REPO / ".venv" / "bin" / "wachter"
 STEPS = ["OS packages", "system user wachter", "code in /opt/wachter", "config in /etc/wachter",
-         "MQTT accounts", "systemd units", "done"]
+         "MQTT accounts", "systemd units", "is the site ready", "done"]
 
 
 def install(*args: str) -> subprocess.CompletedProcess[str]:
@@ -68,6 +68,10 @@ def test_installs_twice_in_a_throwaway_root(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     assert _tree(root) == tree  # nothing changed: no new keys, config kept, same owners and modes
     assert "keeping the existing /etc/wachter/site.yaml" in second.stdout
+    # the example site it starts from holds the public demo key and PINs: named, with the fix
+    assert "NOT READY" in first.stdout
+    assert "alarm_centre.paths[0].key: the public demo DC-09 key" in first.stderr
+    assert "wachter keys dc09" in first.stderr and "wachter hash-pin" in first.stderr
 
     uid = next(int(line.split(":")[2]) for line in (root / "etc/passwd").read_text().splitlines()
                if line.startswith("wachter:"))

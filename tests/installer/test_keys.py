@@ -262,3 +262,17 @@ async def test_tls_needs_a_client_certificate_and_the_private_ca(secured: Secure
     with pytest.raises(aiomqtt.MqttError):  # the system CAs do not vouch for the home's broker
         async with tls_client(aiomqtt.TLSParameters()):
             pass
+
+
+@pytest.mark.broker
+async def test_a_device_certificate_acts_only_as_its_own_account(secured: Secured) -> None:
+    """The door's key and certificate with the agent's name and password: still only the door."""
+    forged, marker = f"{ROOT}/panel/state", f"{ROOT}/device/door-front/event"
+    impostor = aiomqtt.Client("localhost", secured.tls_port, username="agent",
+                              password=secured.password("agent"), timeout=5,
+                              tls_params=secured.tls("device.door-front"))
+    async with watching(secured.client("ui.homeassistant"), f"{ROOT}/#") as seen, impostor:
+        await impostor.publish(forged, b'{"v":1,"state":"disarmed"}', qos=1)
+        await impostor.publish(marker, b'{"marker": true}', qos=1)
+        await until(seen, marker)  # per-client ordering: the forged state would have come first
+    assert [t for t, _ in seen] == [marker]

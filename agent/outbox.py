@@ -1,13 +1,13 @@
 """The agent's durable outbox (SQLite, WAL).
 
-A panel step commits its new state, its reports for the alarm centre and the id of the device
-event that caused it in ONE transaction, with ``synchronous=FULL`` (fsync before it returns),
-before anything else happens; a report leaves only on the receiver's ACK. Urgent reports (panic,
-hold-up, duress) go before anything queued.
+A panel step commits its new state, its reports for the alarm centre, the id of the device
+event that caused it and its lines of the local event log in ONE transaction, with
+``synchronous=FULL`` (fsync before it returns), before anything else happens; a report leaves
+only on the receiver's ACK. Urgent reports (panic, hold-up, duress) go before anything queued.
 
-The transmitter's bookkeeping (sequence numbers, removal after ACK, attempts) and the event log
-commit with ``synchronous=NORMAL``: still atomic and ordered (WAL), made durable by the next FULL
-commit. Power lost before that only replays a report with the same sequence and body, which the
+The transmitter's bookkeeping (sequence numbers, removal after ACK, attempts) commits with
+``synchronous=NORMAL``: still atomic and ordered (WAL), made durable by the next FULL commit.
+Power lost before that only replays a report with the same sequence and body, which the
 receiver stores once, so the alarm path costs one fsync per step instead of four.
 """
 
@@ -23,6 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
+
+from agent.eventlog import EventLog
+from protocol.durable_sqlite import immediate_async, require
 
 __all__ = ["Outbox", "OutboxItem", "PendingReport"]
 
@@ -90,6 +93,7 @@ class Outbox:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
+        self.log = EventLog()
 
     async def __aenter__(self) -> Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +101,7 @@ class Outbox:
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(_SCHEMA)
+        await EventLog.create(self._db)
         self.path.chmod(0o600)
         return self
 
@@ -107,9 +112,7 @@ class Outbox:
 
     @property
     def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("Outbox used outside its async context")
-        return self._db
+        return require(self._db, "Outbox")
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -121,14 +124,8 @@ class Outbox:
             if durable:
                 await self.db.execute("PRAGMA synchronous=FULL")
             try:
-                await self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.db
-                    await self.db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
-                        await self.db.execute("ROLLBACK")
-                    raise
+                async with immediate_async(self.db) as db:
+                    yield db
             finally:
                 if durable:
                     with contextlib.suppress(sqlite3.Error):
@@ -150,8 +147,11 @@ class Outbox:
         panel_state: str | None = None,
         seen: tuple[str, str] | None = None,
         also_seen: Sequence[tuple[str, str]] = (),
+        log: Sequence[tuple[str, str]] = (),
+        at: datetime | None = None,
     ) -> list[int]:
-        """Atomically queue reports, store the panel state and mark device events as seen."""
+        """Atomically queue reports, store the panel state, mark device events as seen and
+        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``."""
         now = datetime.now(UTC).isoformat()
         ids: list[int] = []
         async with self._transaction(durable=True) as db:
@@ -171,6 +171,7 @@ class Outbox:
                     "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
                     [(*mark, now) for mark in marks],
                 )
+            await self.log.insert(db, at or datetime.now(UTC), log)
         return ids
 
     async def was_seen(self, device: str, event_id: str) -> bool:
@@ -265,12 +266,6 @@ class Outbox:
             " excluded.value",
             (key, value),
         )
-
-    @contextlib.asynccontextmanager
-    async def locked(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection, for a neighbour table (the event log), under the outbox's lock."""
-        async with self._lock:
-            yield self.db
 
     async def get_meta(self, key: str) -> str | None:
         async with self._lock:

@@ -20,7 +20,6 @@ import aiomqtt
 
 from agent import panel
 from agent.discovery import discovery_messages
-from agent.eventlog import EventLog
 from agent.evidence import EvidenceRelay
 from agent.intake import acknowledge, manual_acks
 from agent.outbox import Outbox, PendingReport
@@ -64,7 +63,6 @@ class Agent:
         self._retained: dict[str, mqtt.DeviceState] = {}
         self._deadline_changed = asyncio.Event()
         self.connected = asyncio.Event()
-        self.eventlog: EventLog | None = None
         self.evidence = EvidenceRelay(site, clock)
         self.pins = PinChecks(site, clock, self.apply, self._refuse_command, self.counters)
         self._session: asyncio.TaskGroup | None = None  # the current broker connection's tasks
@@ -75,8 +73,6 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.outbox:
-            self.eventlog = EventLog(self.outbox.locked)
-            await self.eventlog.setup()
             stored = await self.outbox.get_meta("panel_state")
             if stored:
                 self.state = panel.PanelState.from_json(stored)
@@ -280,14 +276,13 @@ class Agent:
         before = await self.outbox.get_meta("profile")
         if before == self.site.profile:
             return
-        reports = []
+        reports, lines = [], []
         if before is not None:
             text = f"security profile {before} -> {self.site.profile}"
             reports.append(PendingReport(kind="profile_changed", number=0, text=text))
+            lines.append(("config", text))
             log.warning("%s", text)
-            if self.eventlog is not None:
-                await self.eventlog.append(self.clock(), [("config", text)])
-        await self.outbox.commit_step(reports)
+        await self.outbox.commit_step(reports, log=lines, at=self.clock())
         await self.outbox.set_meta("profile", self.site.profile)
 
     # -- walk test (commissioning) ------------------------------------------------------
@@ -361,9 +356,10 @@ class Agent:
         also: set[str] = set(self.site.alarm_centre.also_send)
         reports = [_pending(a, evidence) for a in actions
                    if isinstance(a, panel.Report) and _for_the_centre(a, also)]
+        lines = entries if entries is not None else _log_entries(cause, actions)
         try:
             await self.outbox.commit_step(reports, panel_state=self.state.to_json(), seen=seen,
-                                          also_seen=also_seen or ())
+                                          also_seen=also_seen or (), log=lines, at=now)
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
             log.error("outbox cannot be written (%s); sending %d report(s) directly", exc, len(reports))
             self._fault(OUTBOX_FAULT, True)
@@ -374,8 +370,6 @@ class Agent:
             self._fault(OUTBOX_FAULT, False)
         if reports:
             self.transmitter.wakeup.set()
-        if self.eventlog is not None:
-            await self.eventlog.append(now, entries if entries is not None else _log_entries(cause, actions))
 
     async def _perform(self, actions: list[panel.Action]) -> None:
         for action in actions:

@@ -151,7 +151,8 @@ def test_an_account_key_from_a_file_stays_out_of_ps(tmp_path: Path, caplog: pyte
     [account] = cfg.accounts
     assert account.key is not None and account.key.get_secret_value() == f"ascii:{SECRET}"
     assert "visible to every user" not in caplog.text
-    config_from_flags(_args("--account", f"0471:ascii:{SECRET}", "--store", f"sqlite://{tmp_path}/r.db"), None)
+    config_from_flags(_args("--account", f"0471:ascii:{SECRET}",
+                            "--store", f"sqlite://{tmp_path}/r.db"), None)
     assert "visible to every user" in caplog.text and SECRET not in caplog.text
     with pytest.raises(FlagError, match="cannot read the key file"):
         config_from_flags(_args("--account", f"0471:file:{tmp_path / 'gone'}",

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import aiosqlite
 
-__all__ = ["KEEP", "EventLog", "LogLine", "read_log"]
+from agent import panel
+
+__all__ = ["KEEP", "EventLog", "LogLine", "describe", "lines_for", "read_log"]
 
 KEEP = 10_000
 _SCHEMA = """
@@ -76,3 +78,28 @@ def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         rows = db.execute(query, (*args, limit)).fetchall()
     return [LogLine(r[0], datetime.fromisoformat(r[1]), r[2], r[3]) for r in reversed(rows)]
+
+
+def describe(event: panel.Input) -> str:
+    """An input as the log shows it (a command never with its code)."""
+    if isinstance(event, panel.DeviceInput):
+        return f"{event.device}: {event.type}"
+    if isinstance(event, panel.DeviceAvailability):
+        return f"{event.device}: {'online' if event.online else 'offline'}"
+    if isinstance(event, panel.Command):
+        return f"command {event.action} ({event.source})"
+    return ""
+
+
+def lines_for(cause: str | None, actions: list[panel.Action]) -> list[tuple[str, str]]:
+    """The (kind, text) lines one step writes: its input, then its reports, notices, panel lines."""
+    entries = [("input", cause)] if cause else []
+    for action in actions:
+        if isinstance(action, panel.Report):
+            restore = " restore" if action.restore else ""
+            entries.append(("report", f"{action.kind}{restore} {action.number} {action.text}".strip()))
+        elif isinstance(action, panel.PanelNotice):
+            entries.append(("notice", f"{action.event} {action.detail}" if action.detail else action.event))
+        elif isinstance(action, panel.LogEntry):
+            entries.append(("panel", action.text))
+    return entries

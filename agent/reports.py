@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from agent import panel
 from agent.outbox import PendingReport
 from config.site import AlarmCentre
 from protocol.codes import EventKind, cid_data, sia_data
 from protocol.dc09 import Message
 
-__all__ = ["event_kind", "message_for"]
+__all__ = ["event_kind", "for_the_centre", "message_for", "pending"]
 
 # The panel's report kinds that are named differently in the code table.
 _ALIASES = {
@@ -45,3 +46,25 @@ def message_for(centre: AlarmCentre, report: PendingReport, sequence: int, now: 
         receiver=centre.receiver, prefix=centre.prefix, data=data,
         extended=tuple(extended), timestamp=now,
     )
+
+
+def pending(report: panel.Report, evidence: str | None = None) -> PendingReport:
+    """The outbox row; ``evidence`` is the newest snapshot URL, sent as DC-09 ``V`` data."""
+    return PendingReport(
+        kind=str(report.kind), number=report.number, restore=report.restore, user=report.user,
+        device=report.device, text=report.text, urgent=report.urgent,
+        extended=(("V", evidence),) if evidence else (),
+    )
+
+
+_OPEN_CLOSE = {"arm", "disarm", "arm_remote", "disarm_remote", "arm_stay", "forced_arm"}
+_BYPASS = {"bypass", "unbypass"}
+
+
+def for_the_centre(report: panel.Report, also_send: set[str]) -> bool:
+    """Alarms, tamper and faults always go; openings/closings and bypasses per the profile."""
+    if report.kind in _OPEN_CLOSE:
+        return "open_close" in also_send
+    if report.kind in _BYPASS:
+        return "bypass" in also_send
+    return True

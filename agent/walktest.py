@@ -7,14 +7,15 @@ JSON-ready outcome the ``wachter walktest`` CLI turns into the commissioning rep
 
 from __future__ import annotations
 
-from agent.panel import PointResult, WalkTest
+from agent.panel import PointResult, WalkTestEnded
 from config.site import Site
 
 __all__ = ["outcome"]
 
 
-def outcome(site: Site, test: WalkTest, links: dict[str, float | None]) -> dict[str, object]:
-    """Every device with its result, and the link round trips in ms."""
+def outcome(site: Site, ended: WalkTestEnded, links: dict[str, float | None]) -> dict[str, object]:
+    """Every device with its result, why the test ended, and the link round trips in ms."""
+    test = ended.test
     devices = []
     for d in site.devices:
         p = test.points.get(d.id, PointResult())
@@ -26,4 +27,4 @@ def outcome(site: Site, test: WalkTest, links: dict[str, float | None]) -> dict[
             "battery_low": p.battery_low,
         })
     return {"site": site.id, "started": test.started.isoformat(), "by": test.by,
-            "devices": devices, "links_ms": links}
+            "reason": ended.reason, "devices": devices, "links_ms": links}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from protocol.mqtt import EventType, PanelCommand
@@ -24,12 +25,14 @@ CommandAction = Literal["ARM_AWAY", "ARM_HOME", "ARM_NIGHT", "DISARM", "TRIGGER"
 
 @dataclass(frozen=True)
 class DeviceInput:
-    """A fact reported by a device driver; the core decides what it means."""
+    """A fact reported by a device driver; the core decides what it means. ``at`` is when it
+    happened by the driver's clock (None: a fact the shell derived, e.g. on resume)."""
 
     device: str
     type: EventType
     score: float | None = None
     held_ms: int | None = None
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ async def test_a_reconnect_during_the_walk_test_turns_no_trigger_into_an_alarm(
     """The retained states show the installer's triggers, which went to the test and not to the
     panel: a resume after a broker outage must not replay them as alarms. The end of the test
     catches the panel up, so a device still tampered with is reported then, after TE."""
-    caplog.set_level(logging.INFO, logger="agent.service")
+    caplog.set_level(logging.INFO, logger="agent")
     async with running_stack(tmp_path, mosquitto.url) as stack:
         agent, site_id = stack.agent, stack.agent.site.id
         await _panel_command(mosquitto.url, site_id, "WALK_TEST_START", "4321")

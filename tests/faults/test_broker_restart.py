@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.service import BROKER_FAULT
+from agent.broker_link import BROKER_FAULT
 from drivers.broker import Backoff, Broker
 from drivers.link import DeviceLink
 from protocol.mqtt import EventType

@@ -189,6 +189,8 @@ class Agent:
                 await self._publish(mqtt.panel_topic(self.site.id, mqtt.Channel.STATE),
                                     action.state.model_dump_json(), retain=True)
             elif isinstance(action, panel.PanelNotice):
+                if action.event == "event_skipped":
+                    self.counters["event_out_of_order"] += 1
                 notice = mqtt.PanelEvent(event=action.event, detail=action.detail)
                 await self._publish(mqtt.panel_topic(self.site.id, mqtt.Channel.EVENT),
                                     notice.model_dump_json())

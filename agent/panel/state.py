@@ -67,6 +67,7 @@ class DeviceStatus(_Record):
     lost_reported: bool = False
     trips: int = 0  # alarms this arming period (swinger limit)
     last_press: AwareDatetime | None = None  # first press of a possible double press
+    last_fact: AwareDatetime | None = None  # driver's time of the newest fact applied
 
 
 class PointResult(_Record):

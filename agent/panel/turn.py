@@ -48,7 +48,7 @@ class Turn:
     ) -> None:
         self.emit(Report(kind, number, restore, user, device, text, urgent))
 
-    def notice(self, event: str, **detail: DetailValue) -> None:
+    def notice(self, event: str, /, **detail: DetailValue) -> None:
         self.emit(PanelNotice(event, detail))
 
     def log(self, text: str) -> None:

@@ -9,7 +9,7 @@ ends the shell catches the panel up from the retained device states.
 
 from __future__ import annotations
 
-from agent.panel.actions import PanelNotice, ReportKind, WalkTestEnded
+from agent.panel.actions import ReportKind, WalkTestEnded
 from agent.panel.inputs import DeviceInput
 from agent.panel.state import PointResult, WalkTest
 from agent.panel.turn import Turn
@@ -87,6 +87,5 @@ def walk_test_point(turn: Turn, device: Device, event: DeviceInput) -> bool:
         point.tamper = turn.now
     if kind in (EventType.BATTERY_LOW, EventType.BATTERY_OK):
         point.battery_low = kind is EventType.BATTERY_LOW
-    turn.emit(PanelNotice("point_tested", {"device": device.id, "event": kind.value,
-                                           "tested": test.tested()}))
+    turn.notice("point_tested", device=device.id, event=kind.value, tested=test.tested())
     return device.effective_zone_type in ALWAYS_ALARMS and kind in _ALARM_FACTS

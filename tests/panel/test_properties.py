@@ -26,7 +26,8 @@ SITE = example_site()
 DEVICES = st.sampled_from([d.id for d in SITE.devices])
 inputs: st.SearchStrategy[Input] = st.one_of(
     st.builds(DeviceInput, DEVICES, st.sampled_from(list(EventType)),
-              st.none() | st.floats(0, 1), st.none() | st.integers(0, 5000)),
+              st.none() | st.floats(0, 1), st.none() | st.integers(0, 5000),
+              st.none() | st.integers(-600, 6000).map(lambda s: T0 + timedelta(seconds=s))),
     st.builds(DeviceAvailability, DEVICES, st.booleans()),
     st.builds(Command, st.sampled_from(["ARM_AWAY", "ARM_HOME", "DISARM", "TRIGGER",
                                         "WALK_TEST_START", "WALK_TEST_END"]),

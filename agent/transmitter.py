@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -105,7 +106,8 @@ class Transmitter:
                 await self.outbox.reject(item, "DUH from " + self._last_path)
             else:
                 await self.outbox.attempted(item.id)
-        except Exception as exc:  # disk full: remember the ACK so the report is not sent again
+        except (OSError, sqlite3.Error) as exc:  # disk full: remember the ACK, do not send it again
+            self.counters["outbox_write_failed"] += 1
             if kind is not None:
                 self.outbox.forget(item.id)
             log.error("outbox cannot record the outcome of report %d: %s", item.id, exc)
@@ -139,7 +141,8 @@ class Transmitter:
             return item.sequence
         try:
             seq = await self.outbox.assign_sequence(item.id if item else None, self.last_sequence)
-        except Exception as exc:  # disk full: the report still goes, with a number from memory
+        except (OSError, sqlite3.Error) as exc:  # disk full: it still goes, numbered from memory
+            self.counters["outbox_write_failed"] += 1
             seq = self.last_sequence % 9999 + 1
             log.error("sequence %d not stored (%s); sending anyway", seq, exc)
         self.last_sequence = seq
@@ -195,8 +198,11 @@ class Transmitter:
             return
         self.offset = reply.timestamp - self.clock()
         log.warning("receiver NAKed our time; clock offset now %.1f s", self.offset.total_seconds())
-        with contextlib.suppress(Exception):  # a full disk must not stop the corrected resend
+        try:
             await self.outbox.set_meta("clock_offset", str(self.offset.total_seconds()))
+        except (OSError, sqlite3.Error) as exc:  # a full disk must not stop the corrected resend
+            self.counters["outbox_write_failed"] += 1
+            log.error("clock offset not stored (%s); kept in memory until the next restart", exc)
 
     async def link_test(self) -> dict[str, float | None]:
         """Round trip of one NULL link test per path in ms (None: no answer), for commissioning."""
@@ -218,6 +224,7 @@ class Transmitter:
             now = self.clock()
             due = now if path.last_sent is None else path.last_sent + interval
             if due > now:
+                path.idle_looks += 1
                 await asyncio.sleep(min((due - now).total_seconds(), self.recheck))
                 continue
             ok = False
@@ -252,6 +259,9 @@ class Transmitter:
         report = PendingReport(kind="comms_trouble", number=index + 1, restore=restore)
         try:
             await self.outbox.commit_step([report])
-        except Exception:  # the disk is full: comms trouble still goes out, from memory
+        except (OSError, sqlite3.Error) as exc:  # the disk is full: it still goes, from memory
+            self.counters["outbox_write_failed"] += 1
+            log.error("comms trouble of path %s not queued (%s); sending it directly", self.paths[index].name,
+                      exc)
             self.send_direct(report)
         self.wakeup.set()

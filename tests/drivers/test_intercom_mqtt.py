@@ -123,7 +123,8 @@ async def test_ended_stream_gives_camera_lost(mosquitto: Mosquitto, tmp_path: Pa
     frames, _ = walk_in(astronaut(200), empty_s=1.0, walk_s=0.1, stay_s=0.1)
     path = write_avi(tmp_path / "short.avi", frames)
     async with Recorder(mosquitto.port) as rec, intercom(site_for(mosquitto.url, str(path))):
-        await event_of(rec, "camera_lost", timeout=8)
+        lost = await event_of(rec, "camera_lost", timeout=8)
+    assert (lost["device"], lost["type"]) == ("intercom-front", "camera_lost")
 
 
 async def test_doorbell_action_url_needs_the_token(mosquitto: Mosquitto) -> None:

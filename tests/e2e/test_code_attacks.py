@@ -61,8 +61,11 @@ async def test_wrong_installer_codes_lock_out_and_report_ja(tmp_path: Path, mosq
     async with running_stack(tmp_path, mosquitto.url) as stack, _keypad(stack) as (client, notices):
         for _ in range(stack.agent.site.panel.wrong_code_limit):
             await _send(client, stack, "WALK_TEST_START", WRONG)
-        await stack.wait_event("JA", timeout=10)
-        await _notice(notices, "lockout")
+        ja = await stack.wait_event("JA", timeout=10)
+        lockout = await _notice(notices, "lockout")
+        assert ja.code == "JA" and lockout.detail["until"]
+        assert [n.detail["attempts"] for n in notices if n.event == "bad_code"] == [1, 2, 3, 4, 5]
+        assert stack.agent.state.walktest is None
 
 
 async def test_the_installer_code_is_refused_during_a_resident_lockout(

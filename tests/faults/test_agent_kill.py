@@ -28,6 +28,7 @@ from tests.faults.harness import (
     agent_in_process,
     agent_process,
     path_spec,
+    processed_up_to_here,
     receiver_on,
     stored,
     wait_stored,
@@ -95,7 +96,7 @@ async def test_kill_9_during_a_burst_loses_nothing(tmp_path: Path, mosquitto: Mo
                 tg.create_task(publish())
                 tg.create_task(kill())
             await wait_stored([receiver], len(plan), timeout=60, codes=CODES)
-            await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
+            await processed_up_to_here(devices, [receiver])  # anything extra would be stored now
         events = await stored([receiver], CODES)
     assert agent.kills == KILLS
 

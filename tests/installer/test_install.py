@@ -39,10 +39,25 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path: Path) -> None:
     assert list(root.iterdir()) == []
 
 
+TOUCHED = ["/etc/wachter", "/opt/wachter", "/var/lib/wachter", "/etc/passwd", "/etc/group",
+           "/etc/systemd/system", "/etc/mosquitto", "/etc/mosquitto/conf.d"]
+
+
+def _looks(paths: list[str]) -> dict[str, tuple[int, int] | None]:
+    """(mtime, size) of what an install would change, None when absent."""
+    out: dict[str, tuple[int, int] | None] = {}
+    for name in paths:
+        path = Path(name)
+        out[name] = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+    return out
+
+
 def test_dry_run_on_this_machine_changes_nothing() -> None:
+    before = _looks(TOUCHED)
     result = install("--dry-run", "--no-packages")
     assert result.returncode == 0, result.stderr
     assert "(dry run)" in result.stdout and "== done" in result.stdout
+    assert _looks(TOUCHED) == before
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int, str]]:

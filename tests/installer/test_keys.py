@@ -191,15 +191,18 @@ async def test_commands_reach_only_their_device(secured: Secured) -> None:
 
 
 @pytest.mark.broker
-async def test_the_agent_and_home_assistant_do_their_jobs(secured: Secured) -> None:
+async def test_home_assistant_commands_the_panel_and_reads_its_state(secured: Secured) -> None:
+    command, state = b'{"v":1,"action":"ARM_AWAY"}', b'{"v":1,"state":"arming"}'
     async with watching(secured.client("ui.homeassistant"), f"{ROOT}/#") as ui_seen, \
             watching(secured.client("agent"), f"{ROOT}/panel/set") as agent_seen:
         async with secured.client("ui.homeassistant") as ui:
-            await ui.publish(f"{ROOT}/panel/set", b'{"v":1,"action":"ARM_AWAY"}', qos=1)
+            await ui.publish(f"{ROOT}/panel/set", command, qos=1)
         await until(agent_seen, f"{ROOT}/panel/set")
         async with secured.client("agent") as agent:
-            await agent.publish(f"{ROOT}/panel/state", b'{"v":1,"state":"arming"}', qos=1)
+            await agent.publish(f"{ROOT}/panel/state", state, qos=1)
         await until(ui_seen, f"{ROOT}/panel/state")
+    assert agent_seen == [(f"{ROOT}/panel/set", command)]  # the agent got Home Assistant's command
+    assert (f"{ROOT}/panel/state", state) in ui_seen  # and Home Assistant the agent's state
 
 
 @pytest.mark.broker

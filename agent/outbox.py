@@ -25,9 +25,11 @@ from pathlib import Path
 import aiosqlite
 
 from agent.eventlog import EventLog
+from agent.panel.actions import Report
+from protocol.codes import EventKind
 from protocol.durable_sqlite import immediate_async, require
 
-__all__ = ["Outbox", "OutboxItem", "PendingReport"]
+__all__ = ["Outbox", "OutboxItem"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -57,25 +59,21 @@ CREATE TABLE IF NOT EXISTS seen (
 SEEN_KEEP = 5000  # device event ids remembered for de-duplication
 
 
-@dataclass(frozen=True)
-class PendingReport:
-    """A report as the panel made it, before it has an outbox id."""
-
-    kind: str
-    number: int
-    restore: bool = False
-    user: int | None = None
-    device: str | None = None
-    text: str = ""
-    urgent: bool = False
-    extended: tuple[tuple[str, str], ...] = ()
+# Report kinds of the version before the panel used protocol.codes.EventKind, as rows may still
+# hold them: (old kind) -> (kind, restore or None to keep the row's)
+_RENAMED = {
+    "supervision": ("supervision_lost", None), "battery_low": ("low_battery", None),
+    "arm_remote": ("remote_arm", None), "disarm_remote": ("remote_disarm", None),
+    "arm_stay": ("stay_arm", None), "code_tamper": ("user_code_tamper", None),
+    "masking": ("camera_masked", None), "unbypass": ("bypass", 1),
+}
 
 
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
     created_at: datetime
-    report: PendingReport
+    report: Report
     sequence: int | None
     attempts: int
 
@@ -102,8 +100,16 @@ class Outbox:
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(_SCHEMA)
         await EventLog.create(self._db)
+        await self._rename_kinds()
         self.path.chmod(0o600)
         return self
+
+    async def _rename_kinds(self) -> None:
+        """Reports queued by the previous version keep their meaning under today's names."""
+        async with self._transaction() as db:
+            for old, (new, restore) in _RENAMED.items():
+                await db.execute("UPDATE outbox SET kind = ?, restore = COALESCE(?, restore) WHERE kind = ?",
+                                 (new, restore, old))
 
     async def __aexit__(self, *exc: object) -> None:
         if self._db is not None:
@@ -142,7 +148,7 @@ class Outbox:
 
     async def commit_step(
         self,
-        reports: list[PendingReport],
+        reports: list[Report],
         *,
         panel_state: str | None = None,
         seen: tuple[str, str] | None = None,
@@ -159,7 +165,7 @@ class Outbox:
                 cur = await db.execute(
                     "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device,"
                     " text, extended) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (now, int(r.urgent), r.kind, r.number, int(r.restore), r.user, r.device,
+                    (now, int(r.urgent), r.kind.value, r.number, int(r.restore), r.user, r.device,
                      r.text, json.dumps(r.extended)),
                 )
                 ids.append(int(cur.lastrowid or 0))
@@ -200,8 +206,8 @@ class Outbox:
         )
         if row is None:
             return None
-        report = PendingReport(
-            kind=str(row[3]), number=int(str(row[4])), restore=bool(row[5]),
+        report = Report(
+            kind=EventKind(str(row[3])), number=int(str(row[4])), restore=bool(row[5]),
             user=None if row[6] is None else int(str(row[6])),
             device=None if row[7] is None else str(row[7]), text=str(row[8]), urgent=bool(row[2]),
             extended=tuple((str(i), str(v)) for i, v in json.loads(str(row[9]))),
@@ -249,7 +255,7 @@ class Outbox:
         async with self._transaction(durable=True) as db:
             await db.execute(
                 "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
-                (item.id, item.created_at.isoformat(), item.report.kind, item.report.number, reason),
+                (item.id, item.created_at.isoformat(), item.report.kind.value, item.report.number, reason),
             )
             await db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
 

@@ -23,14 +23,15 @@ from agent.eventlog import describe, lines_for
 from agent.evidence import EvidenceRelay
 from agent.inbox import Incoming
 from agent.intake import Intake
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
 from agent.pin_checks import PinChecks
-from agent.reports import for_the_centre, pending
+from agent.reports import for_the_centre, with_evidence
 from agent.transmitter import Transmitter
 from agent.walktest import outcome
 from agent.watchdog import watchdog_loop
 from config.site import DeviceType, Site
 from protocol import mqtt
+from protocol.codes import EventKind
 from protocol.mqtt_client import still_wanted
 
 __all__ = ["Agent"]
@@ -166,7 +167,7 @@ class Agent:
                       seen: list[tuple[str, str]], lines: list[tuple[str, str]]) -> None:
         evidence = self.evidence.current_url()
         also: set[str] = set(self.site.alarm_centre.also_send)
-        reports = [pending(a, evidence) for a in actions
+        reports = [with_evidence(a, evidence) for a in actions
                    if isinstance(a, panel.Report) and for_the_centre(a, also)]
         try:
             await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
@@ -249,7 +250,7 @@ class Agent:
         reports, lines = [], []
         if before is not None:
             text = f"security profile {before} -> {self.site.profile}"
-            reports.append(PendingReport(kind="profile_changed", number=0, text=text))
+            reports.append(panel.Report(EventKind.PROFILE_CHANGED, 0, text=text))
             lines.append(("config", text))
             log.warning("%s", text)
         await self.outbox.commit_step(reports, log=lines, at=self.clock())

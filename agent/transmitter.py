@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.answer import SILENCE, Answer, Verdict, judge
-from agent.outbox import Outbox, OutboxItem, PendingReport
+from agent.outbox import Outbox, OutboxItem
+from agent.panel.actions import Report
 from agent.paths import ReceiverPath
 from agent.reports import message_for
 from config.site import AlarmCentre
+from protocol.codes import EventKind
 from protocol.dc09 import Dc09Error, DecryptError, Message, UnknownAccountError, decode, encode
 from protocol.mqtt_client import still_wanted
 
@@ -50,7 +52,7 @@ class Transmitter:
     sent: int = 0
     polls: int = 0
     last_sequence: int = 0
-    direct: deque[PendingReport] = field(default_factory=deque)
+    direct: deque[Report] = field(default_factory=deque)
     counters: Counter[str] = field(default_factory=Counter)
     recheck: float = 1.0  # seconds between looks at the clock (it may be stepped or injected)
     _last_path: str = ""
@@ -63,7 +65,7 @@ class Transmitter:
         """Our clock corrected by the receiver's (learnt from its NAK)."""
         return self.clock() + self.offset
 
-    def send_direct(self, report: PendingReport) -> None:
+    def send_direct(self, report: Report) -> None:
         """Send a report that could not be committed (disk full): from memory, before the outbox."""
         self.direct.append(report)
         self.wakeup.set()
@@ -112,7 +114,7 @@ class Transmitter:
                 self.outbox.forget(item.id)
             log.error("outbox cannot record the outcome of report %d: %s", item.id, exc)
 
-    async def _deliver(self, report: PendingReport, item: OutboxItem | None) -> str | None:
+    async def _deliver(self, report: Report, item: OutboxItem | None) -> str | None:
         """Send one report on the active path, then the others; "ack", "duh" or None (no path)."""
         sequence = await self._sequence(item)
         for index in self._path_order():
@@ -152,7 +154,7 @@ class Transmitter:
         """The active path first, then the others; a path marked down is still tried."""
         return [self.active] + [i for i in range(len(self.paths)) if i != self.active]
 
-    def _message(self, report: PendingReport, sequence: int) -> Message:
+    def _message(self, report: Report, sequence: int) -> Message:
         return message_for(self.centre, report, sequence, self.now())
 
     async def _exchange(self, path: ReceiverPath, make: Callable[[], Message]) -> Verdict:
@@ -256,7 +258,7 @@ class Transmitter:
             self.active = preferred
 
     async def _queue_comms(self, index: int, *, restore: bool) -> None:
-        report = PendingReport(kind="comms_trouble", number=index + 1, restore=restore)
+        report = Report(EventKind.COMMS_TROUBLE, index + 1, restore=restore)
         try:
             await self.outbox.commit_step([report])
         except (OSError, sqlite3.Error) as exc:  # the disk is full: it still goes, from memory

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from agent.panel.state import WalkTest
 from protocol import mqtt
+from protocol.codes import EventKind
 
 __all__ = [
     "Action",
@@ -15,7 +15,6 @@ __all__ = [
     "PanelNotice",
     "PublishState",
     "Report",
-    "ReportKind",
     "RequestSnapshot",
     "Sounder",
     "WalkTestEnded",
@@ -24,48 +23,20 @@ __all__ = [
 DetailValue = str | int | float | bool | list[str] | None
 
 
-class ReportKind(StrEnum):
-    """Event kinds for the alarm centre; ``protocol/codes.py`` maps each to SIA / Contact ID."""
-
-    PANIC = "panic"
-    HOLDUP = "holdup"
-    DURESS = "duress"
-    BURGLARY_PERIMETER = "burglary_perimeter"
-    BURGLARY_INTERIOR = "burglary_interior"
-    BURGLARY_ENTRY_EXIT = "burglary_entry_exit"
-    BURGLARY_24H = "burglary_24h"
-    BURGLARY_VERIFIED = "burglary_verified"
-    BURGLARY_CANCEL = "burglary_cancel"
-    TAMPER = "tamper"
-    FIRE = "fire"
-    SUPERVISION = "supervision"
-    BATTERY_LOW = "battery_low"
-    ARM = "arm"
-    DISARM = "disarm"
-    ARM_REMOTE = "arm_remote"
-    DISARM_REMOTE = "disarm_remote"
-    ARM_STAY = "arm_stay"
-    BYPASS = "bypass"
-    UNBYPASS = "unbypass"
-    CODE_TAMPER = "code_tamper"
-    MASKING = "masking"
-    CAMERA_LOST = "camera_lost"
-    FORCED_ARM = "forced_arm"
-    WALK_TEST = "walk_test"
-    POINT_TESTED = "point_tested"
-
-
 @dataclass(frozen=True)
 class Report:
-    """An event for the alarm centre; ``number`` is the zone, or the user for user events."""
+    """An event for the alarm centre, as the panel raises it and the outbox keeps it until the
+    centre ACKs. ``number`` is the zone, or the user for user events; ``extended`` is DC-09
+    x-data the shell adds (the evidence URL, ``V``)."""
 
-    kind: ReportKind
+    kind: EventKind
     number: int
     restore: bool = False
     user: int | None = None
     device: str | None = None
     text: str = ""
     urgent: bool = False  # panic, hold-up, duress: ahead of anything queued
+    extended: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

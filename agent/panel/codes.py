@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agent.panel.actions import ReportKind
 from agent.panel.inputs import Command
 from agent.panel.state import PanelState
 from agent.panel.turn import Turn
 from config.site import User
+from protocol.codes import EventKind
 
 __all__ = ["locked_out", "report_duress", "wrong_code"]
 
@@ -23,7 +23,7 @@ def locked_out(state: PanelState, now: datetime) -> bool:
 
 def report_duress(turn: Turn, user: User) -> None:
     """Silent and urgent: the ARC learns, nothing local changes."""
-    turn.report(ReportKind.DURESS, user.number, user=user.number, urgent=True)
+    turn.report(EventKind.DURESS, user.number, user=user.number, urgent=True)
 
 
 def wrong_code(turn: Turn, cmd: Command) -> None:
@@ -34,6 +34,6 @@ def wrong_code(turn: Turn, cmd: Command) -> None:
     if s.wrong_codes < panel.wrong_code_limit:
         return
     s.wrong_codes, s.lockout_until = 0, turn.now + panel.lockout
-    turn.report(ReportKind.CODE_TAMPER, 0, text=f"{panel.wrong_code_limit} wrong codes")
+    turn.report(EventKind.USER_CODE_TAMPER, 0, text=f"{panel.wrong_code_limit} wrong codes")
     turn.notice("lockout", until=s.lockout_until.isoformat())
     turn.log(f"{panel.wrong_code_limit} wrong codes: codes locked out until {s.lockout_until}")

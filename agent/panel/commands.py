@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import get_args
 
-from agent.panel.actions import ReportKind
 from agent.panel.alarms import snapshot_any
 from agent.panel.arming import arm, disarm
 from agent.panel.codes import locked_out, report_duress, wrong_code
@@ -18,6 +17,7 @@ from agent.panel.state import ArmMode
 from agent.panel.turn import Turn
 from agent.panel.walktest import end_walk_test, start_walk_test
 from config.site import User
+from protocol.codes import EventKind
 
 __all__ = ["on_command"]
 
@@ -45,8 +45,8 @@ def on_command(turn: Turn, cmd: Command) -> None:
 
 def remote_panic(turn: Turn) -> None:
     """TRIGGER needs no code (HA): a manual panic from the remote, reported at once."""
-    turn.report(ReportKind.PANIC, 0, text="manual trigger", urgent=True)
-    snapshot_any(turn, ReportKind.PANIC, 0)
+    turn.report(EventKind.PANIC, 0, text="manual trigger", urgent=True)
+    snapshot_any(turn, EventKind.PANIC, 0)
     trigger(turn, audible=True, reason="manual trigger")
 
 

@@ -9,11 +9,12 @@ ends the shell catches the panel up from the retained device states.
 
 from __future__ import annotations
 
-from agent.panel.actions import ReportKind, WalkTestEnded
+from agent.panel.actions import WalkTestEnded
 from agent.panel.inputs import DeviceInput
 from agent.panel.state import PointResult, WalkTest
 from agent.panel.turn import Turn
 from config.site import Device, DeviceType, User, ZoneType
+from protocol.codes import EventKind
 from protocol.mqtt import EventType
 
 __all__ = [
@@ -48,7 +49,7 @@ def start_walk_test(turn: Turn, user: User) -> None:
     until = turn.now + turn.site.panel.walk_test_limit
     s.walktest = WalkTest(started=turn.now, until=until, user=user.number, by=user.name,
                           points={d.id: PointResult() for d in turn.site.devices})
-    turn.report(ReportKind.WALK_TEST, user.number, user=user.number, text=f"walk test by {user.name}")
+    turn.report(EventKind.WALK_TEST, user.number, user=user.number, text=f"walk test by {user.name}")
     turn.notice("walk_test_started", devices=[d.id for d in turn.site.devices], until=until.isoformat())
     turn.log(f"walk test started by {user.name}, ends by itself at {until.isoformat()}")
 
@@ -60,7 +61,7 @@ def end_walk_test(turn: Turn, reason: str) -> None:
         return
     turn.state.walktest = None
     tested = f"{test.tested()}/{len(test.points)} tested"
-    turn.report(ReportKind.WALK_TEST, test.user, restore=True, user=test.user,
+    turn.report(EventKind.WALK_TEST, test.user, restore=True, user=test.user,
                 text=f"walk test ended ({reason}), {tested}")
     turn.log(f"walk test ended ({reason}), {tested}")
     turn.emit(WalkTestEnded(test, reason))
@@ -81,7 +82,7 @@ def walk_test_point(turn: Turn, device: Device, event: DeviceInput) -> bool:
     kind = event.type
     if kind in TRIGGERS[device.type] and point.triggered is None:
         point.triggered = turn.now
-        turn.report(ReportKind.POINT_TESTED, device.zone, device=device.id,
+        turn.report(EventKind.POINT_TESTED, device.zone, device=device.id,
                     text=f"{device.name}: {kind.value}")
     if kind is EventType.TAMPER and point.tamper is None:
         point.tamper = turn.now

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
+from agent.panel import Report
 from agent.transmitter import Transmitter
 from config.site import AlarmCentre
+from protocol.codes import EventKind
 from protocol.dc09 import Dc09Key, FrameSplitter, Message, ack, decode, encode
 from receiver.service import Receiver
 from tests.e2e.stack import receiver_config, site_config
@@ -98,7 +100,7 @@ async def test_an_impostor_answer_leaves_the_panic_queued_for_the_real_receiver(
             tx = Transmitter(centre, outbox, lambda: datetime.now(UTC))
             for path in tx.paths:  # no start-up link tests: the panic is the first frame
                 path.last_sent = datetime.now(UTC)
-            await outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            await outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             async with asyncio.TaskGroup() as tg:
                 task = tg.create_task(tx.run())
                 try:

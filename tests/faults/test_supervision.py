@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
+from agent.panel import Report
 from agent.transmitter import Transmitter
 from config.site import AlarmCentre, ReceiverPathConfig
+from protocol.codes import EventKind
 from receiver.service import Receiver
 from simulator.netproxy import NetProxy
 from tests.faults.harness import KEY, receiver_on
@@ -99,7 +101,7 @@ async def test_a_poll_is_skipped_when_an_event_was_just_sent(tmp_path: Path) -> 
         async with transmitting(tmp_path, centre(receiver, primary_poll=90), clock) as tx:
             await settle(tx, 2)
             clock.advance(80)  # 10 s before the primary's poll is due, an event goes out
-            await tx.outbox.commit_step([PendingReport("tamper", 10)])
+            await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])
             tx.wakeup.set()
             async with asyncio.timeout(3):
                 while tx.sent < 1:
@@ -129,7 +131,7 @@ async def test_a_dropped_connection_is_reopened_without_a_retry(tmp_path: Path) 
                 while link._stream is not None and not link._stream[0].at_eof():
                     await asyncio.sleep(0.005)
             proxy.mode = "pass"
-            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             tx.wakeup.set()
             async with asyncio.timeout(3):
                 while tx.sent < 1:

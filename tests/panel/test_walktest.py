@@ -31,7 +31,7 @@ def test_wrong_installer_codes_count_toward_the_one_lockout() -> None:
     panel.command("WALK_TEST_START", WRONG)
     panel.command("WALK_TEST_END", WRONG)
     actions = panel.command("WALK_TEST_START", WRONG)
-    assert kinds(actions) == ["code_tamper"]
+    assert kinds(actions) == ["user_code_tamper"]
     assert notices(actions, "lockout")
     assert panel.state.walktest is None
 

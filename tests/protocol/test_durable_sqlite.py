@@ -13,7 +13,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
+from agent.panel import Report
+from protocol.codes import EventKind
 from protocol.durable_sqlite import immediate, immediate_async, require
 from receiver.db import SqliteDatabase
 from receiver.sqlite_store import SqliteEventStore
@@ -79,7 +81,7 @@ async def test_the_outbox_reports_a_full_disk(tmp_path: Path) -> None:
             (pages,) = await cur.fetchone()  # type: ignore[misc]
         await outbox.db.execute(f"PRAGMA max_page_count={pages + 1}")
         with pytest.raises(sqlite3.OperationalError, match="full"):
-            await outbox.commit_step([PendingReport("tamper", n, text="x" * 1500) for n in range(20)])
+            await outbox.commit_step([Report(EventKind.TAMPER, n, text="x" * 1500) for n in range(20)])
 
 
 def test_outside_its_context_says_which() -> None:

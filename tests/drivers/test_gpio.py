@@ -110,12 +110,14 @@ async def test_start_publishes_online_and_retained_state_and_offline_on_stop(
             assert (online.payload, online.retain) == (b"online", False)  # live, not from store
             state = await rec.expect("door-front", "state", skip=("heartbeat",))
             assert state.json()["contact"] == "closed"
-            await asyncio.sleep(0.3)
         offline = await rec.expect("door-front", "availability", skip=("heartbeat", "state", "event"))
         assert offline.payload == b"offline"
     # a late subscriber sees the retained truth: offline, door closed, tamper loop intact
+    retained = {"door-front/availability", "door-front/state", "panic-hall/state"}
     async with Recorder(mosquitto.port) as late:
-        await asyncio.sleep(0.5)
+        async with asyncio.timeout(5):  # the broker hands retained messages over on subscribing
+            while not retained <= {m.topic.removeprefix(TOPIC + "/") for m in late.messages}:
+                await asyncio.sleep(0.02)
         kept = {m.topic.removeprefix(TOPIC + "/"): m for m in late.messages}
     assert all(m.retain for m in kept.values())
     assert kept["door-front/availability"].payload == b"offline"

@@ -114,7 +114,9 @@ async def test_missing_device_gives_camera_lost(mosquitto: Mosquitto, tmp_path: 
     async with Recorder(mosquitto.port) as rec, intercom(site):
         lost = await event_of(rec, "camera_lost", timeout=10)
         assert lost["device"] == "intercom-front"
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(5):  # the retained state follows the event
+            while not [m for m in rec.messages if m.channel == "state" and m.json()["camera"] == "lost"]:
+                await asyncio.sleep(0.02)
         assert [m for m in rec.messages if m.channel == "state"][-1].json()["camera"] == "lost"
     assert [m.json()["type"] for m in rec.messages if m.channel == "event"] == ["camera_lost"]
 

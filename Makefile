@@ -60,8 +60,9 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# -rs: every skip is listed with its reason in the summary (a skip is never a silent pass)
 pytest: $(STAMP) $(HA_STAMP) os-packages
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -rs -p no:cacheprovider $(PYTEST_ARGS)
 
 test: lint types pytest
 

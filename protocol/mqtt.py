@@ -17,7 +17,6 @@ __all__ = [
     "ROOT",
     "Availability",
     "Channel",
-    "CommandAck",
     "ContractError",
     "DeviceCommand",
     "DeviceEvent",
@@ -141,12 +140,6 @@ class DeviceCommand(_Payload):
     command: Literal["sounder_on", "sounder_off", "led_on", "led_off", "led_blink", "snapshot"]
     reason: Annotated[str, Field(max_length=200)] | None = None
     alarm_id: Annotated[str, Field(max_length=64)] | None = None
-
-
-class CommandAck(_Payload):
-    v: Literal[1] = 1
-    ok: bool
-    detail: str = ""
 
 
 PanelMode = Literal["disarmed", "arming", "armed_home", "armed_away", "armed_night", "pending", "triggered"]

@@ -58,12 +58,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- services ---------------------------------------------------------------------------
 def cmd_agent(args: argparse.Namespace) -> int:
     from agent.service import Agent
+    from config.demo_secrets import demo_secrets
     from wachter.signals import stop_on_signals
 
     try:
         site = load_site(Path(args.config))
+        public = [] if args.demo else demo_secrets(Path(args.config))
     except ConfigError as exc:
         return _config_problem(exc)
+    if public:
+        return _config_problem(ConfigError(public))
 
     async def run() -> None:
         await Agent(site).run(stop_on_signals())
@@ -121,6 +125,8 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
 
     agent = sub.add_parser("agent", help="the home's agent (panel, verification, forwarding)")
     agent.add_argument("--config", required=True, help="YAML config file")
+    agent.add_argument("--demo", action="store_true",
+                       help="allow the public demo keys and PINs (demo and tests only)")
     agent.set_defaults(func=cmd_agent)
 
     from receiver.flags import add_receiver_flags

@@ -6,6 +6,7 @@ runner's own promises: a wrong expectation fails with a report naming the step a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,11 @@ def _param(path: Path) -> object:
     return pytest.param(path, id=path.stem, marks=marks)
 
 
-def test_the_library_has_every_story() -> None:
+def test_the_library_has_every_documented_story() -> None:
+    """docs/scenarios.md lists the library; each listed story has its file and each file its line."""
+    docs = (LIBRARY.parents[1] / "docs" / "scenarios.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z0-9-]+\.yaml)`", docs, flags=re.MULTILINE))
+    assert listed == {f.name for f in FILES}
     assert len(FILES) >= 10
 
 

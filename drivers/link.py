@@ -318,7 +318,7 @@ class DeviceLink:
 
     async def _beat(self, client: aiomqtt.Client) -> None:
         while True:
-            still_wanted()
             beat = Heartbeat(device=self.device, uptime_s=round(time.monotonic() - self._started, 3))
             await client.publish(self._topic(Channel.HEARTBEAT), beat.model_dump_json(), qos=0)
+            still_wanted()  # right before the long sleep: the publish may have swallowed a stop
             await asyncio.sleep(self.heartbeat)

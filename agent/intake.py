@@ -1,22 +1,32 @@
-"""The agent's MQTT intake: what each message on the site's topics means, in arrival order.
+"""The agent's MQTT intake: what each message on the site's topics means, in arrival order, and
+the alarm lane beside it.
 
 Device events that queued up while the agent was busy are stepped one by one and committed
 together (one fsync). Each is de-duplicated by its id and carries the driver's own time, by
-which the panel keeps each device's facts in order (``agent/panel/devices.py``). Panel commands
+which the panel keeps each device's facts in order (``agent/panel/order.py``). Panel commands
 with a code go to the PIN checks (hashed off this path); retained device states are kept for
 the resume after (re)connecting; anything that breaks the contract is rejected, counted and
 logged, and never stops the loop. A device event is confirmed to its driver once committed.
+
+The alarm lane: presses and releases of panic and hold-up buttons also arrive on a session of
+their own (``BrokerLink``), so that they never wait behind the main session's backlog; each is
+stepped and committed on its own, ahead of the next batch. Whichever session takes an event
+first *claims* it (synchronously, before any await), checks it was not committed before, steps
+and commits it, and only then releases the claim and confirms it; the other session's copy is a
+duplicate. The lane reorders no device's own facts that matter: a press leaves its button's
+clock alone (``agent/panel/order.py``), and every other event keeps to the main session, in order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Protocol
 
-from agent import panel
+from agent import hops, panel
 from agent.inbox import Incoming
 from config.site import Site
 from protocol import mqtt
@@ -40,14 +50,20 @@ class Steps(Protocol):
 
     async def was_seen(self, device: str, event_id: str) -> bool: ...
 
-    async def confirm(self, event: mqtt.DeviceEvent) -> None:
-        """Tell the driver its event is committed (it stops re-sending it)."""
+    async def confirm(self, device: str, ids: list[str]) -> None:
+        """Tell the driver these events are committed (it stops re-sending them)."""
 
 
 class Intake:
     def __init__(self, site: Site, steps: Steps, counters: Counter[str]) -> None:
         self.site, self.steps, self.counters = site, steps, counters
         self.retained: dict[str, mqtt.DeviceState] = {}  # for the resume after (re)connecting
+        self._claimed: set[tuple[str, str]] = set()  # being stepped by one session right now
+
+    def lane_topics(self) -> list[str]:
+        """The event topics of the site's panic and hold-up buttons: the alarm lane's subscription."""
+        return [mqtt.device_topic(self.site.id, d.id, mqtt.Channel.EVENT) for d in self.site.devices
+                if panel.alarm_press(d, mqtt.EventType.PRESS)]
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
         """Consecutive device events are committed together; anything else on its own, in order."""
@@ -61,6 +77,18 @@ class Intake:
             events = []
             await self._other(message)
         await self._device_events(events)
+
+    async def handle_lane(self, batch: Sequence[Incoming]) -> None:
+        """The alarm lane: each press or release on its own step and commit, at once. Anything
+        else on these topics (the button's tamper, its battery) is the main session's."""
+        for message in batch:
+            event = self._device_event(message)
+            device = self.site.device(event.device) if event is not None else None
+            if event is None or device is None or not panel.alarm_press(device, event.type):
+                continue
+            hops.mark("received")
+            self.counters["lane_event"] += 1
+            await self._device_events([event])
 
     def _device_event(self, message: Incoming) -> mqtt.DeviceEvent | None:
         """A valid event of a known device; anything else takes ``_other``, which says why not."""
@@ -76,17 +104,33 @@ class Intake:
     async def _device_events(self, events: list[mqtt.DeviceEvent]) -> None:
         if not events:
             return
-        fresh: list[mqtt.DeviceEvent] = []
+        mine: list[mqtt.DeviceEvent] = []  # claimed here: stepped (or found seen) by this call
         for event in events:
-            repeated = any(e.device == event.device and e.id == event.id for e in fresh)
-            if repeated or await self.steps.was_seen(event.device, event.id):
+            key = (event.device, event.id)
+            if key in self._claimed:  # the other session has it in hand and confirms it
                 self.counters["duplicate_event"] += 1
-            else:
-                fresh.append(event)
-        if fresh:
-            await self.steps.apply_all([_input(e) for e in fresh], seen=[(e.device, e.id) for e in fresh])
+                continue
+            self._claimed.add(key)
+            mine.append(event)
+        try:
+            fresh: list[mqtt.DeviceEvent] = []
+            for event in mine:
+                if await self.steps.was_seen(event.device, event.id):
+                    self.counters["duplicate_event"] += 1
+                else:
+                    fresh.append(event)
+            if fresh:
+                await self.steps.apply_all([_input(e) for e in fresh], seen=[(e.device, e.id) for e in fresh])
+        finally:
+            self._claimed.difference_update((e.device, e.id) for e in mine)
+        await self._confirm(mine)
+
+    async def _confirm(self, events: list[mqtt.DeviceEvent]) -> None:
+        """One confirmation per device for all its events of the batch, published together."""
+        ids: defaultdict[str, list[str]] = defaultdict(list)
         for event in events:
-            await self.steps.confirm(event)
+            ids[event.device].append(event.id)
+        await asyncio.gather(*(self.steps.confirm(device, some) for device, some in ids.items()))
 
     async def _other(self, message: Incoming) -> None:
         try:

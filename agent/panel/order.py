@@ -19,7 +19,7 @@ from agent.panel.turn import Turn
 from config.site import Device, ZoneType
 from protocol.mqtt import EventType
 
-__all__ = ["in_order"]
+__all__ = ["alarm_press", "in_order"]
 
 _ALARM_BUTTONS = frozenset({ZoneType.PANIC, ZoneType.HOLDUP})
 _PRESSES = frozenset({EventType.PRESS, EventType.RELEASE})
@@ -29,7 +29,7 @@ def in_order(turn: Turn, device: Device, event: DeviceInput) -> bool:
     """True when ``event`` may be applied; remembers the newest time applied per device."""
     if event.at is None:  # derived by the shell (resume), not a driver's fact
         return True
-    if _alarm_press(device, event):
+    if alarm_press(device, event.type):
         return True
     status = turn.device(device.id)
     newest = status.last_fact
@@ -44,5 +44,6 @@ def in_order(turn: Turn, device: Device, event: DeviceInput) -> bool:
     return True
 
 
-def _alarm_press(device: Device, event: DeviceInput) -> bool:
-    return device.effective_zone_type in _ALARM_BUTTONS and event.type in _PRESSES
+def alarm_press(device: Device, kind: EventType) -> bool:
+    """A press or release of a panic or hold-up button: never skipped, and what takes the lane."""
+    return device.effective_zone_type in _ALARM_BUTTONS and kind in _PRESSES

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     sequence INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (urgent, id);
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, created_at TEXT, kind TEXT, number INTEGER, reason TEXT
 );
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 """
 
+_URGENCY = {None: (0, 1), True: (1, 1), False: (0, 0)}  # Outbox.next(urgent=): urgent between
 SEEN_KEEP = 5000  # device event ids remembered for de-duplication
 
 
@@ -194,15 +196,15 @@ class Outbox:
         """The report left (ACK/DUH) but its row could not be deleted: skip it from now on."""
         self._gone.add(item_id)
 
-    async def next(self) -> OutboxItem | None:
-        """The report to send now: urgent first, then oldest first."""
+    async def next(self, *, urgent: bool | None = None) -> OutboxItem | None:
+        """The report to send now: urgent first, then oldest first (``urgent``: of that kind only)."""
         if self._gone:
             await self._retry_forgotten()
         row = await self._one(
             "SELECT id, created_at, urgent, kind, number, restore, user, device, text, extended,"
-            " sequence, attempts FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))"
-            " ORDER BY urgent DESC, id ASC LIMIT 1",
-            (json.dumps(sorted(self._gone)),),
+            " sequence, attempts FROM outbox WHERE urgent BETWEEN ? AND ?"
+            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY urgent DESC, id ASC LIMIT 1",
+            (*_URGENCY[urgent], json.dumps(sorted(self._gone))),
         )
         if row is None:
             return None

@@ -4,6 +4,11 @@ Stop-and-wait per report; ACK removes it, NAK corrects our clock and resends the
 sequence, DUH records a rejection and is never repeated, silence retries then fails over. An
 encrypted frame is answered only by an authenticated ``*ACK`` (``agent/answer.py``): a plain
 ACK or DUH from whoever sits on the path counts as silence.
+Urgent reports (panic, hold-up, duress) have a delivery loop of their own, the alarm lane, over
+their own connection on each path (``agent/paths.py``): a panic goes at once, whatever report is
+in flight, being retried or waiting for its retry pause, and whatever link test is running.
+Other reports keep their order among themselves and start only while no urgent report is
+waiting, so none is stored at the centre ahead of a panic committed before it.
 Each path has its own supervision loop that sends NULL polls at the path's interval; a poll is
 skipped when an event went over the path within the interval, and a failed path is probed the
 same way, so the transmitter returns to the primary as soon as it answers again.
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent import hops
 from agent.answer import SILENCE, Answer, Verdict, judge
 from agent.outbox import Outbox, OutboxItem
 from agent.panel.actions import Report
@@ -53,6 +59,9 @@ class Transmitter:
     polls: int = 0
     last_sequence: int = 0
     direct: deque[Report] = field(default_factory=deque)
+    urgent_direct: deque[Report] = field(default_factory=deque)
+    urgent_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    lane_idle: asyncio.Event = field(default_factory=asyncio.Event)  # no urgent report waits
     counters: Counter[str] = field(default_factory=Counter)
     recheck: float = 1.0  # seconds between looks at the clock (it may be stepped or injected)
     _last_path: str = ""
@@ -67,7 +76,14 @@ class Transmitter:
 
     def send_direct(self, report: Report) -> None:
         """Send a report that could not be committed (disk full): from memory, before the outbox."""
-        self.direct.append(report)
+        (self.urgent_direct if report.urgent else self.direct).append(report)
+        self.wake(urgent=report.urgent)
+
+    def wake(self, *, urgent: bool = False) -> None:
+        """New reports in the outbox; ``urgent``: among them an urgent one, which goes first."""
+        if urgent:
+            self.lane_idle.clear()  # at once: the other loop starts nothing new before it
+            self.urgent_wakeup.set()
         self.wakeup.set()
 
     async def run(self) -> None:
@@ -75,7 +91,8 @@ class Transmitter:
         self.offset = timedelta(seconds=float(stored)) if stored else timedelta(0)
         try:
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._deliver_loop(), name="dc09-deliver")
+                tg.create_task(self._deliver_loop(urgent=True), name="dc09-deliver-urgent")
+                tg.create_task(self._deliver_loop(urgent=False), name="dc09-deliver")
                 for index, path in enumerate(self.paths):
                     tg.create_task(self._supervise(index), name=f"dc09-poll:{path.name}")
         finally:
@@ -83,21 +100,32 @@ class Transmitter:
                 path.close()
 
     # -- delivery ---------------------------------------------------------------------------
-    async def _deliver_loop(self) -> None:
+    async def _deliver_loop(self, *, urgent: bool) -> None:
+        """The alarm lane (``urgent``) or the other reports, each in order."""
+        wakeup, direct = (self.urgent_wakeup, self.urgent_direct) if urgent else (self.wakeup, self.direct)
         while True:
             still_wanted()  # Python 3.11's wait_for can swallow the stop; see protocol.mqtt_client
-            self.wakeup.clear()
-            if self.direct:
-                if await self._deliver(self.direct[0], None) is not None:
-                    self.direct.popleft()
+            wakeup.clear()
+            if not urgent and not self.lane_idle.is_set():
+                await self._wait(self.lane_idle)  # urgent reports first
                 continue
-            item = await self.outbox.next()
+            if direct:
+                if await self._deliver(direct[0], None) is not None:
+                    direct.popleft()
+                continue
+            item = await self.outbox.next(urgent=urgent)
             if item is not None:
                 await self._deliver_item(item)
                 continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(IDLE_WAIT):
-                    await self.wakeup.wait()
+            if urgent and not wakeup.is_set():
+                self.lane_idle.set()
+            await self._wait(wakeup)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(IDLE_WAIT):
+                await event.wait()
 
     async def _deliver_item(self, item: OutboxItem) -> None:
         kind = await self._deliver(item.report, item)
@@ -120,7 +148,10 @@ class Transmitter:
         for index in self._path_order():
             path = self.paths[index]
             for _attempt in range(path.config.retries + 1):
-                outcome = await self._exchange(path, lambda: self._message(report, sequence))
+                if report.urgent:
+                    hops.mark("sending")
+                outcome = await self._exchange(path, lambda: self._message(report, sequence),
+                                               urgent=report.urgent)
                 if outcome.answer in (Answer.ACK, Answer.DUH):
                     self._last_path = path.name
                     await self._path_result(index, True)
@@ -157,20 +188,22 @@ class Transmitter:
     def _message(self, report: Report, sequence: int) -> Message:
         return message_for(self.centre, report, sequence, self.now())
 
-    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message]) -> Verdict:
-        """One frame and its answer under the path's lock; a NAK is answered once at once."""
-        async with path.lock:
-            outcome = await self._send(path, make())
+    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message], *,
+                        urgent: bool = False) -> Verdict:
+        """One frame and its answer under the path's lock (the lane's for an urgent report); a
+        NAK is answered once at once."""
+        async with path.lane_lock if urgent else path.lock:
+            outcome = await self._send(path, make(), urgent)
             if outcome.answer is Answer.NAK:
                 await self._adopt_clock(outcome.reply)
-                outcome = await self._send(path, make())
+                outcome = await self._send(path, make(), urgent)
             return outcome
 
-    async def _send(self, path: ReceiverPath, msg: Message) -> Verdict:
+    async def _send(self, path: ReceiverPath, msg: Message, urgent: bool = False) -> Verdict:
         msg = Message(**{**msg.__dict__, "encrypted": path.key is not None})
         frame = encode(msg, path.key)
         try:
-            raw = await path.exchange(frame)
+            raw = await path.exchange(frame, urgent=urgent)
         except OSError as exc:
             log.info("path %s: %s", path.name, exc.__class__.__name__)
             raw = None
@@ -192,7 +225,7 @@ class Transmitter:
             self.counters["unauthenticated_answer" if msg.encrypted else "not_an_answer"] += 1
             log.warning("path %s: reply to %s %04d not taken as an answer: %s", path.name,
                         msg.token, msg.sequence, verdict.refused)
-            path.close()  # out of step or not our receiver: the next exchange on a fresh connection
+            path.close(urgent=urgent)  # out of step or not our receiver: next time a fresh connection
         return verdict
 
     async def _adopt_clock(self, reply: Message | None) -> None:
@@ -266,4 +299,4 @@ class Transmitter:
             log.error("comms trouble of path %s not queued (%s); sending it directly", self.paths[index].name,
                       exc)
             self.send_direct(report)
-        self.wakeup.set()
+        self.wake()

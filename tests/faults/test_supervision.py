@@ -102,7 +102,7 @@ async def test_a_poll_is_skipped_when_an_event_was_just_sent(tmp_path: Path) -> 
             await settle(tx, 2)
             clock.advance(80)  # 10 s before the primary's poll is due, an event goes out
             await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])
-            tx.wakeup.set()
+            tx.wake(urgent=True)
             async with asyncio.timeout(3):
                 while tx.sent < 1:
                     await asyncio.sleep(0.01)
@@ -132,7 +132,7 @@ async def test_a_dropped_connection_is_reopened_without_a_retry(tmp_path: Path) 
                     await asyncio.sleep(0.005)
             proxy.mode = "pass"
             await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
-            tx.wakeup.set()
+            tx.wake(urgent=True)
             async with asyncio.timeout(3):
                 while tx.sent < 1:
                     await asyncio.sleep(0.01)

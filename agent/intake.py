@@ -35,6 +35,9 @@ __all__ = ["Intake", "Steps"]
 
 log = logging.getLogger(__name__)
 
+STEP_CHUNK = 16  # device events per commit: a lane event waits for at most one such commit
+LANE_FIRST = 5.0  # seconds the main session defers to the lane at most (a bound, never reached)
+
 
 class Steps(Protocol):
     """What the intake asks of the agent's shell."""
@@ -59,6 +62,9 @@ class Intake:
         self.site, self.steps, self.counters = site, steps, counters
         self.retained: dict[str, mqtt.DeviceState] = {}  # for the resume after (re)connecting
         self._claimed: set[tuple[str, str]] = set()  # being stepped by one session right now
+        self._lane_busy = 0  # lane events received and not yet committed
+        self._lane_done = asyncio.Event()
+        self._lane_done.set()
 
     def lane_topics(self) -> list[str]:
         """The event topics of the site's panic and hold-up buttons: the alarm lane's subscription."""
@@ -81,14 +87,33 @@ class Intake:
     async def handle_lane(self, batch: Sequence[Incoming]) -> None:
         """The alarm lane: each press or release on its own step and commit, at once. Anything
         else on these topics (the button's tamper, its battery) is the main session's."""
-        for message in batch:
-            event = self._device_event(message)
-            device = self.site.device(event.device) if event is not None else None
-            if event is None or device is None or not panel.alarm_press(device, event.type):
-                continue
-            hops.mark("received")
-            self.counters["lane_event"] += 1
-            await self._device_events([event])
+        presses = [e for e in map(self._device_event, batch) if e is not None and self._takes_lane(e)]
+        if not presses:
+            return
+        hops.mark("received")
+        self._lane_busy += 1
+        self._lane_done.clear()  # the main session starts no new commit before these
+        try:
+            for event in presses:
+                self.counters["lane_event"] += 1
+                await self._device_events([event], lane=True)
+        finally:
+            self._lane_busy -= 1
+            if not self._lane_busy:
+                self._lane_done.set()
+
+    def _takes_lane(self, event: mqtt.DeviceEvent) -> bool:
+        device = self.site.device(event.device)
+        return device is not None and panel.alarm_press(device, event.type)
+
+    async def _after_the_lane(self) -> None:
+        if not self._lane_done.is_set():
+            self.counters["deferred_to_lane"] += 1
+            try:
+                async with asyncio.timeout(LANE_FIRST):
+                    await self._lane_done.wait()
+            except TimeoutError:
+                log.warning("the alarm lane took over %.0f s; the other events go on", LANE_FIRST)
 
     def _device_event(self, message: Incoming) -> mqtt.DeviceEvent | None:
         """A valid event of a known device; anything else takes ``_other``, which says why not."""
@@ -101,9 +126,13 @@ class Intake:
             return None
         return event if event.device == ref.device else None
 
-    async def _device_events(self, events: list[mqtt.DeviceEvent]) -> None:
-        if not events:
-            return
+    async def _device_events(self, events: list[mqtt.DeviceEvent], *, lane: bool = False) -> None:
+        for start in range(0, len(events), STEP_CHUNK):
+            if not lane:
+                await self._after_the_lane()
+            await self._step(events[start:start + STEP_CHUNK])
+
+    async def _step(self, events: list[mqtt.DeviceEvent]) -> None:
         mine: list[mqtt.DeviceEvent] = []  # claimed here: stepped (or found seen) by this call
         for event in events:
             key = (event.device, event.id)

@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 """
 
+_QUEUE = "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device, text, extended"
+
+
+def _row(r: Report, now: str) -> tuple[object, ...]:
+    return (now, int(r.urgent), r.kind.value, r.number, int(r.restore), r.user, r.device, r.text,
+            json.dumps(r.extended))
+
+
 _URGENCY = {None: (0, 1), True: (1, 1), False: (0, 0)}  # Outbox.next(urgent=): urgent between
 SEEN_KEEP = 5000  # device event ids remembered for de-duplication
 
@@ -157,20 +165,25 @@ class Outbox:
         also_seen: Sequence[tuple[str, str]] = (),
         log: Sequence[tuple[str, str]] = (),
         at: datetime | None = None,
-    ) -> list[int]:
+    ) -> list[OutboxItem]:
         """Atomically queue reports, store the panel state, mark device events as seen and
-        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``."""
-        now = datetime.now(UTC).isoformat()
-        ids: list[int] = []
+        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``.
+
+        Returns the urgent reports, numbered: each gets its DC-09 sequence here, in the same
+        transaction, so that the alarm lane sends it at once without reading it back. The
+        others are queued with one statement (their sequence comes when they are sent)."""
+        created = datetime.now(UTC)
+        now = created.isoformat()
+        urgent: list[OutboxItem] = []
         async with self._transaction(durable=True) as db:
             for r in reports:
-                cur = await db.execute(
-                    "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device,"
-                    " text, extended) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (now, int(r.urgent), r.kind.value, r.number, int(r.restore), r.user, r.device,
-                     r.text, json.dumps(r.extended)),
-                )
-                ids.append(int(cur.lastrowid or 0))
+                if r.urgent:
+                    sequence = await self._next_sequence()
+                    cur = await db.execute(_QUEUE + ", sequence) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                           (*_row(r, now), sequence))
+                    urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
+            if rest := [_row(r, now) for r in reports if not r.urgent]:
+                await db.executemany(_QUEUE + ") VALUES (?,?,?,?,?,?,?,?,?)", rest)
             if panel_state is not None:
                 await self._set_meta("panel_state", panel_state)
             marks = [*([seen] if seen is not None else []), *also_seen]
@@ -180,7 +193,7 @@ class Outbox:
                     [(*mark, now) for mark in marks],
                 )
             await self.log.insert(db, at or datetime.now(UTC), log)
-        return ids
+        return urgent
 
     async def was_seen(self, device: str, event_id: str) -> bool:
         row = await self._one("SELECT 1 FROM seen WHERE device = ? AND event_id = ?", (device, event_id))
@@ -238,11 +251,15 @@ class Outbox:
         while the disk was full), so no number is handed out twice in a row.
         """
         async with self._transaction() as db:
-            last = max(int(await self._get_meta("sequence") or 0), floor)
-            seq = last % 9999 + 1
-            await self._set_meta("sequence", str(seq))
+            seq = await self._next_sequence(floor)
             if item_id is not None:
                 await db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
+        return seq
+
+    async def _next_sequence(self, floor: int = 0) -> int:
+        """Caller holds the lock, in a transaction."""
+        seq = max(int(await self._get_meta("sequence") or 0), floor) % 9999 + 1
+        await self._set_meta("sequence", str(seq))
         return seq
 
     async def attempted(self, item_id: int) -> None:

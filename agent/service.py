@@ -172,8 +172,8 @@ class Agent:
         reports = [with_evidence(a, evidence) for a in actions
                    if isinstance(a, panel.Report) and for_the_centre(a, also)]
         try:
-            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
-                                          log=lines, at=now)
+            items = await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
+                                                  log=lines, at=now)
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
             log.error("outbox cannot be written (%s); sending %d report(s) directly", exc, len(reports))
             self.counters["outbox_write_failed"] += 1
@@ -183,11 +183,9 @@ class Agent:
             return
         if OUTBOX_FAULT in self.faults:
             self._fault(OUTBOX_FAULT, False)
-        if reports:
-            urgent = any(r.urgent for r in reports)
-            if urgent:
-                hops.mark("committed")
-            self.transmitter.wake(urgent=urgent)
+        if any(r.urgent for r in reports):
+            hops.mark("committed")
+        self.transmitter.committed(items)
 
     async def _perform(self, actions: list[panel.Action]) -> None:
         last_state = max((i for i, a in enumerate(actions) if isinstance(a, panel.PublishState)), default=-1)

@@ -60,6 +60,7 @@ class Transmitter:
     last_sequence: int = 0
     direct: deque[Report] = field(default_factory=deque)
     urgent_direct: deque[Report] = field(default_factory=deque)
+    urgent_ready: dict[int, OutboxItem] = field(default_factory=dict)  # just committed, numbered
     urgent_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     lane_idle: asyncio.Event = field(default_factory=asyncio.Event)  # no urgent report waits
     counters: Counter[str] = field(default_factory=Counter)
@@ -78,6 +79,13 @@ class Transmitter:
         """Send a report that could not be committed (disk full): from memory, before the outbox."""
         (self.urgent_direct if report.urgent else self.direct).append(report)
         self.wake(urgent=report.urgent)
+
+    def committed(self, items: list[OutboxItem]) -> None:
+        """Reports just committed: urgent ones go from memory, without reading the outbox."""
+        urgent = [item for item in items if item.report.urgent]
+        self.urgent_ready.update((item.id, item) for item in urgent)
+        if items:
+            self.wake(urgent=bool(urgent))
 
     def wake(self, *, urgent: bool = False) -> None:
         """New reports in the outbox; ``urgent``: among them an urgent one, which goes first."""
@@ -113,7 +121,8 @@ class Transmitter:
                 if await self._deliver(direct[0], None) is not None:
                     direct.popleft()
                 continue
-            item = await self.outbox.next(urgent=urgent)
+            ready = next(iter(self.urgent_ready.values()), None) if urgent else None
+            item = ready or await self.outbox.next(urgent=urgent)
             if item is not None:
                 await self._deliver_item(item)
                 continue
@@ -128,6 +137,7 @@ class Transmitter:
                 await event.wait()
 
     async def _deliver_item(self, item: OutboxItem) -> None:
+        self.urgent_ready.pop(item.id, None)  # from here on the outbox has it (sent or not)
         kind = await self._deliver(item.report, item)
         try:
             if kind == "ack":

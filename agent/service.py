@@ -183,9 +183,10 @@ class Agent:
             return
         if OUTBOX_FAULT in self.faults:
             self._fault(OUTBOX_FAULT, False)
-        if any(r.urgent for r in reports):
+        if items:
             hops.mark("committed")
-        self.transmitter.committed(items)
+        if reports:
+            self.transmitter.committed(items)
 
     async def _perform(self, actions: list[panel.Action]) -> None:
         last_state = max((i for i, a in enumerate(actions) if isinstance(a, panel.PublishState)), default=-1)

@@ -80,12 +80,10 @@ class Transmitter:
         (self.urgent_direct if report.urgent else self.direct).append(report)
         self.wake(urgent=report.urgent)
 
-    def committed(self, items: list[OutboxItem]) -> None:
-        """Reports just committed: urgent ones go from memory, without reading the outbox."""
-        urgent = [item for item in items if item.report.urgent]
+    def committed(self, urgent: list[OutboxItem]) -> None:
+        """Reports were just committed; the ``urgent`` ones (numbered) go from memory, at once."""
         self.urgent_ready.update((item.id, item) for item in urgent)
-        if items:
-            self.wake(urgent=bool(urgent))
+        self.wake(urgent=bool(urgent))
 
     def wake(self, *, urgent: bool = False) -> None:
         """New reports in the outbox; ``urgent``: among them an urgent one, which goes first."""

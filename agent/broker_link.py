@@ -53,6 +53,7 @@ class BrokerLink:
                  on_fault: Callable[[str, bool], None], counters: Counter[str]) -> None:
         self.site, self.clock, self.on_fault, self.counters = site, clock, on_fault, counters
         self.connected = asyncio.Event()
+        self.lane_connected = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._session: asyncio.TaskGroup | None = None  # the current connection's tasks
         self._faulted = False
@@ -90,12 +91,14 @@ class BrokerLink:
                     inbox = Inbox(client)
                     await client.subscribe([(topic, 1) for topic in topics])
                     log.info("alarm lane connected: %d button(s)", len(topics))
+                    self.lane_connected.set()
                     async for batch in inbox.batches(LANE_BATCH):
                         await serve([inbox.incoming(m) for m in batch])
                         for handled in batch:
                             inbox.ack(handled)
                         still_wanted()
             except* aiomqtt.MqttError as group:
+                self.lane_connected.clear()
                 log.warning("alarm lane lost (%s); retrying in %.1f s", group.exceptions[0], backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX)

@@ -57,7 +57,8 @@ def plan(rng: random.Random) -> list[tuple[str, EventType]]:
     return out
 
 
-async def test_kill_9_with_the_alarm_lane_keeps_each_devices_order(tmp_path: Path, mosquitto: Mosquitto) -> None:
+async def test_kill_9_with_the_alarm_lane_keeps_each_devices_order(tmp_path: Path,
+                                                                   mosquitto: Mosquitto) -> None:
     seed = int(os.environ.get("FAULT_SEED", random.randrange(1 << 30)))
     print(f"FAULT_SEED={seed}")
     rng = random.Random(seed)
@@ -98,7 +99,8 @@ async def test_kill_9_with_the_alarm_lane_keeps_each_devices_order(tmp_path: Pat
 
     zones = {**{d: z for d, (_, z) in BUTTONS.items()}, **OTHERS}
     for device, zone in zones.items():  # each device's tampers, in the order they happened, once
-        want = ["TA" if k is EventType.TAMPER else "TR" for d, k in sent if d == device and k is not EventType.PRESS]
+        want = ["TA" if k is EventType.TAMPER else "TR" for d, k in sent
+                if d == device and k is not EventType.PRESS]
         got = [e.code for e in events if e.code in ("TA", "TR") and zone_of(e) == zone]
         assert got == want, f"{device}: stored {got}, published {want}"
     for device, (code, zone) in BUTTONS.items():  # every press once

@@ -91,7 +91,11 @@ async def test_kill_9_with_the_alarm_lane_keeps_each_devices_order(tmp_path: Pat
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(publish())
                 tg.create_task(kill())
-            await wait_stored([receiver], len(sent), timeout=60, codes=CODES)
+            try:
+                await wait_stored([receiver], len(sent), timeout=90, codes=CODES)
+            except AssertionError as exc:  # say what is missing and what the agent did
+                have = [(e.code, zone_of(e)) for e in await stored([receiver], CODES)]
+                raise AssertionError(f"{exc}; stored {have}\n{agent.text()[-6000:]}") from None
             await processed_up_to_here(devices, [receiver])  # a late extra report would be in by now
         events = await stored([receiver], CODES)
     assert agent.kills == KILLS

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 """
 
-_QUEUE = "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device, text, extended"
+_QUEUE = ("INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device, text, extended,"
+          " sequence) VALUES (?,?,?,?,?,?,?,?,?,?)")
 
 
 def _row(r: Report, now: str) -> tuple[object, ...]:
@@ -169,21 +170,21 @@ class Outbox:
         """Atomically queue reports, store the panel state, mark device events as seen and
         append the step's ``log`` lines (kind, text) to the event log, stamped ``at``.
 
-        Returns the urgent reports, numbered: each gets its DC-09 sequence here, in the same
-        transaction, so that the alarm lane sends it at once without reading it back. The
-        others are queued with one statement (their sequence comes when they are sent)."""
+        Every report gets its DC-09 sequence here, in the same transaction (one read and one
+        write of the counter for all of them), so the transmitter need not write before it
+        sends. Returns the urgent reports, numbered, so that the alarm lane sends them at once
+        without reading them back; the others are queued with one statement."""
         created = datetime.now(UTC)
         now = created.isoformat()
         urgent: list[OutboxItem] = []
         async with self._transaction(durable=True) as db:
-            for r in reports:
+            numbers = await self._next_sequences(len(reports))
+            for r, sequence in zip(reports, numbers, strict=True):
                 if r.urgent:
-                    sequence = await self._next_sequence()
-                    cur = await db.execute(_QUEUE + ", sequence) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                           (*_row(r, now), sequence))
+                    cur = await db.execute(_QUEUE, (*_row(r, now), sequence))
                     urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
-            if rest := [_row(r, now) for r in reports if not r.urgent]:
-                await db.executemany(_QUEUE + ") VALUES (?,?,?,?,?,?,?,?,?)", rest)
+            if rest := [(*_row(r, now), n) for r, n in zip(reports, numbers, strict=True) if not r.urgent]:
+                await db.executemany(_QUEUE, rest)
             if panel_state is not None:
                 await self._set_meta("panel_state", panel_state)
             marks = [*([seen] if seen is not None else []), *also_seen]
@@ -261,6 +262,15 @@ class Outbox:
         seq = max(int(await self._get_meta("sequence") or 0), floor) % 9999 + 1
         await self._set_meta("sequence", str(seq))
         return seq
+
+    async def _next_sequences(self, count: int) -> list[int]:
+        """``count`` sequences in a row (0001-9999, wrapping); caller holds the lock, in a transaction."""
+        if not count:
+            return []
+        last = int(await self._get_meta("sequence") or 0)
+        numbers = [(last + i) % 9999 + 1 for i in range(count)]
+        await self._set_meta("sequence", str(numbers[-1]))
+        return numbers
 
     async def attempted(self, item_id: int) -> None:
         await self._write("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))

@@ -66,7 +66,7 @@ async def test_urgent_reports_overtake_the_queue_and_order_is_kept(tmp_path: Pat
             await _wait(lambda: _empty(tx))
         events = await receiver.store.events()
         assert [(e.code, e.zone) for e in events] == [("PA", "02"), ("BA", "12"), ("TA", "10"), ("BA", "13")]
-        assert [e.sequence for e in events] == [1, 2, 3, 4]
+        assert [e.sequence for e in events] == [3, 1, 2, 4]  # numbered as committed, sent urgent first
 
 
 async def test_sequence_numbers_survive_a_restart(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from config.receiver import ReceiverConfig, redact_url
 from protocol.sdnotify import watchdog_loop
+from receiver.admission import Admission, connection_room
 from receiver.audit import AUDIT_SCHEMA, AuditLog
 from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
 from receiver.console.context import Centre
@@ -58,13 +59,17 @@ class Receiver:
         self.store, self.db = open_storage(config, clock)
         self.desk = AlarmDesk(self.db, clock, {a.site: a.action_plan for a in config.accounts})
         self.accounts = Accounts(self.db, clock, config.console.session_ttl)
-        self.handler = FrameHandler(config.accounts, self.store, LinkBook(self.db), clock)
+        limits = config.limits
+        self.handler = FrameHandler(config.accounts, self.store, LinkBook(self.db), clock,
+                                    log_interval=limits.log_interval.total_seconds())
         self.watch = SiteWatch(config.accounts, self.handler.links, self.desk, clock())
         self.bulletin = Bulletin()
         shared = config.store_kind == "postgresql"
         self.relay = NoticeRelay(config.store, self.bulletin) if shared else None
         self._storage = contextlib.AsyncExitStack()
-        self.listeners = [Listener(ep, self.handler) for ep in config.listen]
+        self.admission = Admission(limits.connections, limits.connections_per_address,
+                                   limits.ban.total_seconds())  # shared by every listener
+        self.listeners = [Listener(ep, self.handler, limits, self.admission) for ep in config.listen]
         self._wake = asyncio.Event()
         self._desk_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
@@ -89,9 +94,14 @@ class Receiver:
                 await self._storage.enter_async_context(self.relay)
             self.store.on_added(lambda _id: self._wake.set())
             self.desk.listeners.append(lambda alarm_id: self.bulletin.publish({"alarm": alarm_id}))
+            forgotten = await self.handler.links.forget_others(a.account for a in self.config.accounts)
+            if forgotten:
+                log.info("forgot the links of %d accounts this receiver does not serve", forgotten)
             await self.watch.load()
             await self.desk.process()
             self._desk_task = asyncio.get_running_loop().create_task(self._desk_loop(), name="alarm-desk")
+            if any(li.transport == "tcp" for li in self.listeners):
+                self.admission.total = connection_room(self.admission.total)
             for listener in self.listeners:
                 await listener.start()
             self._runner = web.AppRunner(make_app(self.centre()), access_log=None, shutdown_timeout=2)

@@ -73,7 +73,8 @@ async def api_stats(request: web.Request) -> web.Response:
         }
         for acct, s in handler.links.links.items()
     }
-    return web.json_response({"counters": dict(handler.counters), "links": links})
+    return web.json_response({"counters": dict(handler.counters), "links": links,
+                              "unknown_accounts": handler.strangers.summary()})
 
 
 @routes.get("/api/alarms")

@@ -18,10 +18,13 @@ import pytest
 
 from config.receiver import Account, Limits
 from protocol.dc09 import Dc09Key, Message, decode, encode
+from receiver.db import SqliteDatabase
 from receiver.handler import FrameHandler
+from receiver.links import LINKS_SCHEMA
 from receiver.listener import Listener
 from receiver.sqlite_store import SqliteEventStore
 from receiver.supervision import LinkBook
+from tests.receiver.console_fixtures import running_receiver
 
 KEY_HEX = "C73EC203BC231D91C3EEBBC4751A55E9"
 KEY = Dc09Key.from_hex(KEY_HEX)
@@ -185,10 +188,7 @@ class _Datagrams(asyncio.DatagramProtocol):
 
 
 async def _udp(listener: Listener, source: str) -> tuple[asyncio.DatagramTransport, _Datagrams]:
-    loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(
-        _Datagrams, local_addr=(source, 0), remote_addr=("127.0.0.1", listener.port))
-    return transport, proto
+    return await _udp_to(listener.port, source)
 
 
 async def test_a_udp_source_over_its_error_budget_is_ignored_and_others_answered(tmp_path: Path) -> None:
@@ -209,3 +209,40 @@ async def test_a_udp_source_over_its_error_budget_is_ignored_and_others_answered
         finally:
             bad.close()
             good.close()
+
+
+async def test_made_up_accounts_over_udp_are_counted_in_a_bounded_summary_not_stored(
+    tmp_path: Path,
+) -> None:
+    db_file = tmp_path / "receiver.db"
+    async with SqliteDatabase(db_file, [LINKS_SCHEMA]) as db, db.transaction() as tx:  # an earlier version's rows
+        await tx.execute("INSERT INTO links (account, rejections) VALUES ('DEAD01', 1), ('0471', 0)")
+    async for receiver in running_receiver(tmp_path):
+        # 30 sources (UDP sources are easily spoofed) of 20 frames each: within each one's budget
+        senders = [(await _udp_to(receiver.port("udp"), f"127.0.0.{10 + s}"))[0] for s in range(30)]
+        try:
+            strangers = receiver.handler.strangers
+            for n in range(600):  # plain frames: no key needed to make them up
+                account = f"{0xA00000 + n:06X}"
+                frame = encode(Message("NULL", 0, account, prefix="0", timestamp=datetime.now(UTC)), None)
+                senders[n % 30].sendto(frame)
+                if n % 30 == 29:  # a round from every source, then its answers: no socket overflows
+                    await _wait_for(lambda n=n: strangers.frames == n + 1, "every datagram answered")
+        finally:
+            for sender in senders:
+                sender.close()
+        await receiver.watch.tick(datetime.now(UTC))  # what the supervision tick writes and reads back
+        rows = {str(r[0]) for r in await receiver.db.all("SELECT account FROM links")}
+        assert rows <= {"0471", "BEEF"}  # served accounts only; the old made-up one is gone too
+        assert set(receiver.handler.links.links) <= {"0471", "BEEF"}
+        summary = strangers.summary()
+        assert len(summary["recent"]) == 100 and summary["forgotten"] == 500
+        assert summary["recent"][0]["account"] == f"{0xA00000 + 599:06X}"  # newest first
+        assert receiver.handler.counters["duh_unknown_account"] == 600
+
+
+async def _udp_to(port: int, source: str) -> tuple[asyncio.DatagramTransport, _Datagrams]:
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(
+        _Datagrams, local_addr=(source, 0), remote_addr=("127.0.0.1", port))
+    return transport, proto

@@ -215,7 +215,7 @@ async def test_made_up_accounts_over_udp_are_counted_in_a_bounded_summary_not_st
     tmp_path: Path,
 ) -> None:
     db_file = tmp_path / "receiver.db"
-    async with SqliteDatabase(db_file, [LINKS_SCHEMA]) as db, db.transaction() as tx:  # an earlier version's rows
+    async with SqliteDatabase(db_file, [LINKS_SCHEMA]) as db, db.transaction() as tx:  # earlier rows
         await tx.execute("INSERT INTO links (account, rejections) VALUES ('DEAD01', 1), ('0471', 0)")
     async for receiver in running_receiver(tmp_path):
         # 30 sources (UDP sources are easily spoofed) of 20 frames each: within each one's budget
@@ -227,7 +227,7 @@ async def test_made_up_accounts_over_udp_are_counted_in_a_bounded_summary_not_st
                 frame = encode(Message("NULL", 0, account, prefix="0", timestamp=datetime.now(UTC)), None)
                 senders[n % 30].sendto(frame)
                 if n % 30 == 29:  # a round from every source, then its answers: no socket overflows
-                    await _wait_for(lambda n=n: strangers.frames == n + 1, "every datagram answered")
+                    await _wait_for(lambda n=n, s=strangers: s.frames == n + 1, "every datagram answered")
         finally:
             for sender in senders:
                 sender.close()

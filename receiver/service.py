@@ -83,6 +83,7 @@ class Receiver:
             sites={a.site: a for a in self.config.accounts}, bulletin=self.bulletin,
             limiter=LoginLimiter(self.db, self.clock, console.login_attempts, console.login_window),
             clock=self.clock, secure_cookies=console.secure_cookies,
+            evidence_bytes=self.config.limits.evidence_bytes,
         )
 
     async def __aenter__(self) -> Receiver:
@@ -90,6 +91,7 @@ class Receiver:
         try:
             await self._storage.enter_async_context(self.store)
             await self._storage.enter_async_context(self.db)
+            await self.accounts.upgrade()
             if self.relay is not None:
                 await self._storage.enter_async_context(self.relay)
             self.store.on_added(lambda _id: self._wake.set())

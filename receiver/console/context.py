@@ -32,6 +32,7 @@ class Centre:
     limiter: LoginLimiter
     clock: Clock
     secure_cookies: bool = False
+    evidence_bytes: int = 2 * 1024 * 1024  # the largest evidence upload accepted
 
 
 CENTRE = web.AppKey("centre", Centre)

@@ -9,13 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-__all__ = ["Bulletin", "stream"]
+__all__ = ["SIGNED_IN", "Bulletin", "stream"]
 
 KEEPALIVE = 15.0
+#: set by the gate for a signed-in request: is its session still valid? A stream asks before
+#: every notice and keepalive, so it ends once its user signs out or is removed
+SignedIn = Callable[[], Awaitable[bool]]
+SIGNED_IN: web.RequestKey[SignedIn] = web.RequestKey("signed_in")
 
 
 class Bulletin:
@@ -59,6 +63,7 @@ class Bulletin:
 
 async def stream(request: web.Request, bulletin: Bulletin) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+    still_signed_in = request.get(SIGNED_IN) or _always
     await response.prepare(request)
     queue = bulletin.subscribe()
     try:
@@ -67,9 +72,11 @@ async def stream(request: web.Request, bulletin: Bulletin) -> web.StreamResponse
             try:
                 notice = await asyncio.wait_for(queue.get(), KEEPALIVE)
             except TimeoutError:
+                if not await still_signed_in():
+                    break
                 await response.write(b": keepalive\n\n")
                 continue
-            if notice is None:
+            if notice is None or not await still_signed_in():
                 break
             await response.write(f"event: alarm\ndata: {notice}\n\n".encode())
     except ConnectionResetError:
@@ -77,3 +84,7 @@ async def stream(request: web.Request, bulletin: Bulletin) -> web.StreamResponse
     finally:
         bulletin.unsubscribe(queue)
     return response
+
+
+async def _always() -> bool:
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,8 +12,12 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from receiver.auth import Role, Scope, hash_password, verify_password
-from receiver.service import Receiver
+from config.receiver import ReceiverConfig
+from receiver.auth import Accounts, Role, Scope, hash_password, verify_password
+from receiver.db import Database, SqliteDatabase
+from receiver.pg_db import PgDatabase
+from receiver.service import Receiver, open_storage
+from receiver.store import utcnow
 from tests.receiver.console_fixtures import PASSWORD, running_receiver, send_frame, sign_in
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64 + b"\xff\xd9"
@@ -337,3 +342,23 @@ async def test_a_removed_users_live_stream_ends_and_gets_no_more_notices(receive
         receiver.bulletin.publish({"alarm": 2, "secret": "code word"})
         rest = await asyncio.wait_for(live.content.read(), 10)  # the stream ends
         assert b"code word" not in rest
+
+
+OLD_TOKENS = """CREATE TABLE IF NOT EXISTS api_tokens (
+    digest TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, site TEXT, created_at TEXT NOT NULL);"""
+
+
+async def test_tokens_of_an_earlier_version_are_kept_and_may_only_read(store_url: str) -> None:
+    old: Database = (SqliteDatabase(Path(store_url.removeprefix("sqlite://")), [OLD_TOKENS])
+                     if store_url.startswith("sqlite") else PgDatabase(store_url, [OLD_TOKENS]))
+    async with old, old.transaction() as tx:
+        digest = hashlib.sha256(b"wt_old").hexdigest()
+        await tx.execute("INSERT INTO api_tokens VALUES (?,?,?,?,?)",
+                         (digest, "old", "operator", None, "2026-01-01T00:00:00+00:00"))
+    _, db = open_storage(ReceiverConfig(store=store_url))
+    async with db:
+        accounts = Accounts(db, utcnow)
+        await accounts.upgrade()
+        await accounts.upgrade()  # once is enough; a second start changes nothing
+        principal = await accounts.token("wt_old")
+        assert principal is not None and principal.scope == Scope.READ

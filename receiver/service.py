@@ -46,7 +46,9 @@ DESK_PACE = 0.02  # seconds: under a stream of events, one desk pass takes all t
 def open_storage(config: ReceiverConfig, clock: Clock = utcnow) -> tuple[EventStore, Database]:
     """The event store and the console's tables, on the back end the store URL names."""
     if config.store_kind == "postgresql":
-        return PgEventStore(config.store, clock), PgDatabase(config.store, SCHEMAS)
+        timeout = config.limits.database_timeout.total_seconds()
+        return (PgEventStore(config.store, clock, timeout=timeout),
+                PgDatabase(config.store, SCHEMAS, timeout=timeout))
     return SqliteEventStore(config.store_path, clock), SqliteDatabase(config.store_path, SCHEMAS)
 
 
@@ -65,7 +67,8 @@ class Receiver:
         self.watch = SiteWatch(config.accounts, self.handler.links, self.desk, clock())
         self.bulletin = Bulletin()
         shared = config.store_kind == "postgresql"
-        self.relay = NoticeRelay(config.store, self.bulletin) if shared else None
+        timeout = config.limits.database_timeout.total_seconds()
+        self.relay = NoticeRelay(config.store, self.bulletin, timeout) if shared else None
         self._storage = contextlib.AsyncExitStack()
         self.admission = Admission(limits.connections, limits.connections_per_address,
                                    limits.ban.total_seconds())  # shared by every listener

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -88,20 +89,25 @@ def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
     return rest
 
 
+@functools.lru_cache(maxsize=4096)  # a panel repeats the same few data blocks all day
+def _inner_account(token: str, data: str) -> str | None:
+    """The account inside strictly read data (None: none there); FrameFormatError if unreadable."""
+    if token == "SIA-DCS" or (token == "NULL" and data and not data[-1:].isdigit()):
+        return parse_sia_events(data)[0].account
+    if token == "ADM-CID" or (token == "NULL" and data):
+        return parse_cid(data).account
+    if token == "ACK" and data:
+        raise FrameFormatError("encrypted ACK carries data")
+    return None  # no data, or a token whose data is not ours to read (RSP)
+
+
 def _check_content(token: str, account: str | None, rest: Rest) -> None:
     """An encrypted message's data must read strictly (AES-CBC has no integrity check of its
     own): the token's data format, the data's account equal to the header's, x-data ids."""
     data, extended, _ = rest
     if any(not ident.isascii() or not ident.isupper() for ident, _ in extended):
         raise FrameFormatError("x-data identifier is not a letter A-Z")
-    if token == "SIA-DCS" or (token == "NULL" and data and not data[-1:].isdigit()):
-        inner = parse_sia_events(data)[0].account
-    elif token == "ADM-CID" or (token == "NULL" and data):
-        inner = parse_cid(data).account
-    elif token == "ACK" and data:
-        raise FrameFormatError("encrypted ACK carries data")
-    else:
-        return  # no data, or a token whose data is not ours to read (RSP)
+    inner = _inner_account(token, data)
     if inner is not None and (account is None or int(inner, 16) != int(account, 16)):
         raise FrameFormatError("the account inside the data is not the header's")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ import pytest
 
 from config.receiver import Account, Limits
 from protocol.dc09 import Dc09Key, Message, decode, encode
+from receiver.admission import RESERVED_FDS
 from receiver.db import SqliteDatabase
 from receiver.handler import FrameHandler
 from receiver.links import LINKS_SCHEMA
@@ -246,3 +249,18 @@ async def _udp_to(port: int, source: str) -> tuple[asyncio.DatagramTransport, _D
     transport, proto = await loop.create_datagram_endpoint(
         _Datagrams, local_addr=(source, 0), remote_addr=("127.0.0.1", port))
     return transport, proto
+
+
+def test_connections_are_capped_to_what_the_open_file_limit_leaves_and_that_is_logged() -> None:
+    """In a child process: its own limit of 600 descriptors, which it cannot raise."""
+    code = (
+        "import logging, resource, sys\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(message)s')\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (600, 600))\n"
+        "from receiver.admission import connection_room\n"
+        "print(connection_room(4096)); print(connection_room(100))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         check=True).stdout.splitlines()
+    assert out[-2:] == [str(600 - RESERVED_FDS), "100"]
+    assert f"leaves room for {600 - RESERVED_FDS} DC-09 connections, not the 4096 configured" in out[0]

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dc09_receiver as rig  # noqa: E402  (bench/ is on sys.path when run as a script)
+import deadline  # noqa: E402
 
 from protocol.dc09 import Dc09Key, Message, encode  # noqa: E402
 
@@ -143,6 +144,7 @@ def main() -> int:
     if not 1 <= args.abusers <= 250:
         raise SystemExit("--abusers: 1 to 250 (one 127.0.0.x address each)")
     rig.ROOT = args.root.resolve()  # wachter_receiver starts `python -m wachter.cli` in this tree
+    deadline.start(120 + 2 * args.seconds + 60)  # the whole run, whatever hangs
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     runner = rig._event_loop_runner("auto")
     with tempfile.TemporaryDirectory(prefix="wachter-abuse-") as tmp, \

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parents[1])
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from protocol.dc09 import Dc09Key, Message, encode  # noqa: E402

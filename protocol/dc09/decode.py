@@ -72,7 +72,8 @@ def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
     """Drop the pad: up to the first `|`; without one (Q8) up to the first `]` or `#`.
 
     The pad is at most one block (1-16 bytes, reference A4) without `[` or `]`: a separator
-    found further on is the data's own `|` (`#acct|...`) behind a pad that was altered.
+    found further on is the data's own `|` (`#acct|...`) behind a pad that was altered, so it
+    is refused. An empty pad is tolerated and named (quirk ``pad_length``).
     """
     bar, close = plain.find(b"|"), plain.find(b"]")
     if bar != -1 and (close == -1 or bar < close):
@@ -86,6 +87,8 @@ def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
         rest = plain[end:]
     if end > BLOCK or b"[" in plain[:end] or b"]" in plain[:end]:
         raise FrameFormatError("pad longer than a block, or with a bracket: not a pad")
+    if end == 0:
+        quirks.append("pad_length")
     return rest
 
 

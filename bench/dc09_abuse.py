@@ -8,7 +8,8 @@ the issue, reconnecting as soon as they are cut off. Target: good senders' p99 <
 
     python bench/dc09_abuse.py [--abusers 25] [--rate 300000] [--seconds 10] [--root TREE]
 
-``--root`` runs the receiver of another checkout (e.g. an export of main, for "before").
+``--root`` runs the receiver of another checkout (e.g. an export of main, for "before");
+``--ban 0s`` measures without bans (the error budget alone).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +129,35 @@ def _run_abusers(port: int, count: int, rate: int, seconds: float, result: Any) 
         result.update(tally)
 
 
+@contextlib.contextmanager
+def _receiver(root: Path, tmp: Path, accounts: list[str], ban: str | None) -> Iterator[int]:
+    """`wachter receiver --config` of the tree ``root``; the keys in the config file, not argv."""
+    port = rig._free_port()
+    lines = [f"listen: [tcp://127.0.0.1:{port}]", f"store: sqlite://{tmp / 'receiver.db'}",
+             "http: {port: 0}", "accounts:"]
+    key = f"ascii:{rig.KEY_TEXT}"
+    lines += [f'  - {{account: "{a}", site: site-{a.lower()}, key: "{key}"}}' for a in accounts]
+    if ban is not None:
+        lines.append(f"limits: {{ban: {ban}}}")
+    config = tmp / "receiver.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    config.chmod(0o600)
+    log = (tmp / "receiver.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "wachter.cli", "receiver", "--config", str(config)],
+                            cwd=root, stdout=log, stderr=log)
+    try:
+        rig._wait_listening(port, lambda: proc.poll() is None, "wachter receiver")
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
 def _row(name: str, t: Timings) -> str:
     return (f"{name:<22} {len(t.rtt):>7,} {t.refused:>7,} {t.lost:>6,} {rig._pct(t.rtt, 0.50):>8.2f}"
             f" {rig._pct(t.rtt, 0.99):>8.2f} {max(t.rtt, default=float('nan')) * 1000:>8.2f}")
@@ -140,15 +172,16 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=300_000, help="bytes/s each abuser streams")
     parser.add_argument("--seconds", type=float, default=10.0, help="each phase: alone, then under attack")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose receiver runs")
+    parser.add_argument("--ban", metavar="DURATION",
+                        help="limits.ban for the receiver, e.g. 0s (default: its own)")
     args = parser.parse_args()
     if not 1 <= args.abusers <= 250:
         raise SystemExit("--abusers: 1 to 250 (one 127.0.0.x address each)")
-    rig.ROOT = args.root.resolve()  # wachter_receiver starts `python -m wachter.cli` in this tree
     deadline.start(120 + 2 * args.seconds + 60)  # the whole run, whatever hangs
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     runner = rig._event_loop_runner("auto")
     with tempfile.TemporaryDirectory(prefix="wachter-abuse-") as tmp, \
-            rig.wachter_receiver(Path(tmp), rig._accounts(args.senders)) as (port, _db):
+            _receiver(args.root.resolve(), Path(tmp), rig._accounts(args.senders), args.ban) as port:
         alone: Timings = runner(_good_phase(port, args.senders, args.interval, args.seconds))
         with multiprocessing.Manager() as manager:
             result = manager.dict()
@@ -164,7 +197,8 @@ def main() -> int:
             tally = dict(result)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nDC-09 receiver under abuse: {args.senders} good senders (an encrypted event every"
-          f" {args.interval * 1000:g} ms each), {args.seconds:g} s per phase; receiver from {args.root}")
+          f" {args.interval * 1000:g} ms each), {args.seconds:g} s per phase; receiver from {args.root}"
+          f"{f', limits.ban {args.ban}' if args.ban is not None else ''}")
     print(f"{multiprocessing.cpu_count()} CPUs, load average before {load_before}, at the end {load}"
           " (other work on the machine skews this)")
     print(f"abusers: {args.abusers} clients, one address each, `\\n\\r` at {args.rate:,} B/s each,"

@@ -42,6 +42,7 @@ class Centre:
     shift_log: ShiftLog
     secure_cookies: bool = False
     alarm_sections: list[AlarmSection] = field(default_factory=list)
+    evidence_bytes: int = 2 * 1024 * 1024  # the largest evidence upload accepted
 
 
 CENTRE = web.AppKey("centre", Centre)

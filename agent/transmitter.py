@@ -57,6 +57,7 @@ class Transmitter:
     active: int = 0
     sent: int = 0
     polls: int = 0
+    lane_polls: int = 0  # NULLs that keep the alarm lane's connections open
     last_sequence: int = 0
     direct: deque[Report] = field(default_factory=deque)
     urgent_direct: deque[Report] = field(default_factory=deque)
@@ -278,6 +279,15 @@ class Transmitter:
                     ok = True
                     break
             await self._path_result(index, ok)
+            if ok and path.lane is not None and not path.lane_lock.locked():
+                await self._keep_lane_open(path)
+
+    async def _keep_lane_open(self, path: ReceiverPath) -> None:
+        """A NULL poll on the alarm lane's connection too: the receiver closes a connection
+        that is quiet for its idle timeout (120 s), and a panic must not wait for a new one. It
+        follows a poll that was just answered, so it holds the lane for one round trip."""
+        await self._exchange(path, self._null, urgent=True)
+        self.lane_polls += 1
 
     def _null(self) -> Message:
         return Message(

@@ -115,7 +115,7 @@ async def test_duh_on_a_plain_path_is_not_repeated_and_raises_a_fault(tmp_path: 
         async with _transmitting(tmp_path, centre, faults=faults) as tx:
             await _wait(lambda: _polled(tx))  # the start-up link tests are DUHed too
             await _wait(lambda: _answered(receiver, "duh_unknown_account", 2))
-            before = counters["duh_unknown_account"]
+            before, lanes = counters["duh_unknown_account"], tx.lane_polls
             await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             tx.wake(urgent=True)
             await _wait(lambda: _empty(tx))
@@ -123,7 +123,8 @@ async def test_duh_on_a_plain_path_is_not_repeated_and_raises_a_fault(tmp_path: 
             await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])  # processed after the panic
             tx.wake(urgent=True)
             await _wait(lambda: _empty(tx))
-            assert counters["duh_unknown_account"] == before + 2 + (tx.polls - polls)
+            nulls = (tx.polls - polls) + (tx.lane_polls - lanes)
+            assert counters["duh_unknown_account"] == before + 2 + nulls
         async with tx.outbox, tx.outbox.db.execute("SELECT kind, reason FROM rejected") as cur:
             assert [tuple(r) for r in await cur.fetchall()] == [("panic", "DUH from primary"),
                                                                  ("tamper", "DUH from primary")]
@@ -164,13 +165,13 @@ assert EXAMPLES.exists()
 
 
 class StallingProxy:
-    """TCP in front of the receiver; ``stall_open()`` makes the connections open now swallow
-    what they are sent (an answer lost on the way), while new connections still pass."""
+    """TCP in front of the receiver; after ``stall_next()`` the connection that carries the next
+    bytes swallows them and all that follow (an answer lost on the way); the others still pass."""
 
     def __init__(self, port: int) -> None:
         self.port, self.target = 0, port
         self.swallowed = 0
-        self._open: list[list[bool]] = []
+        self._stall_next = False
         self._writers: list[asyncio.StreamWriter] = []
         self._server: asyncio.Server | None = None
 
@@ -185,18 +186,18 @@ class StallingProxy:
         for writer in self._writers:
             writer.transport.abort()
 
-    def stall_open(self) -> None:
-        for stalled in self._open:
-            stalled[0] = True
+    def stall_next(self) -> None:
+        self._stall_next = True
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         stalled = [False]
-        self._open.append(stalled)
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         self._writers += [writer, up_writer]
 
         async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, upward: bool) -> None:
             while chunk := await source.read(65536):
+                if upward and self._stall_next:
+                    self._stall_next, stalled[0] = False, True
                 if upward and stalled[0]:
                     self.swallowed += 1
                     continue
@@ -215,8 +216,8 @@ async def test_a_panic_goes_at_once_while_another_report_waits_for_its_answer(tm
         slow = centre.paths[0].model_copy(update={"ack_timeout": timedelta(seconds=4), "retries": 1})
         centre = centre.model_copy(update={"paths": [slow]})
         async with _transmitting(tmp_path, centre) as tx:
-            await _wait(lambda: _polled(tx))  # the link test opened the connection
-            proxy.stall_open()
+            await _wait(lambda: _lane_polled(tx))  # the link test, and the lane's connection kept open
+            proxy.stall_next()
             await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])
             tx.wake()
             await _wait(lambda: _swallowed(proxy))  # the tamper is in flight, its answer lost
@@ -224,8 +225,14 @@ async def test_a_panic_goes_at_once_while_another_report_waits_for_its_answer(tm
             tx.wake(urgent=True)
             await _wait(lambda: _count(receiver, 1), timeout=3)  # well inside the 4 s ack timeout
             assert [e.code for e in await receiver.store.events()] == ["PA"]
+            lane = tx.paths[0].lane
+            assert lane is not None and lane.opened == 1  # the connection the polls kept open
             await _wait(lambda: _count(receiver, 2), timeout=15)  # the tamper, on its retry
         assert [e.code for e in await receiver.store.events()] == ["PA", "TA"]
+
+
+async def _lane_polled(tx: Transmitter) -> bool:
+    return tx.lane_polls >= 1
 
 
 async def _swallowed(proxy: StallingProxy) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Protocol
@@ -35,6 +35,7 @@ __all__ = ["Intake", "Steps"]
 
 log = logging.getLogger(__name__)
 
+RECENT = 4096  # ids stepped lately, remembered in memory too (the outbox may not be writable)
 STEP_CHUNK = 16  # device events per commit: a lane event waits for at most one such commit
 LANE_FIRST = 5.0  # seconds the main session defers to the lane at most (a bound, never reached)
 
@@ -62,6 +63,7 @@ class Intake:
         self.site, self.steps, self.counters = site, steps, counters
         self.retained: dict[str, mqtt.DeviceState] = {}  # for the resume after (re)connecting
         self._claimed: set[tuple[str, str]] = set()  # being stepped by one session right now
+        self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()  # stepped lately
         self._lane_busy = 0  # lane events received and not yet committed
         self._lane_done = asyncio.Event()
         self._lane_done.set()
@@ -144,15 +146,25 @@ class Intake:
         try:
             fresh: list[mqtt.DeviceEvent] = []
             for event in mine:
-                if await self.steps.was_seen(event.device, event.id):
+                key = (event.device, event.id)
+                if key in self._recent or await self.steps.was_seen(*key):
                     self.counters["duplicate_event"] += 1
                 else:
                     fresh.append(event)
             if fresh:
                 await self.steps.apply_all([_input(e) for e in fresh], seen=[(e.device, e.id) for e in fresh])
+                self._remember(fresh)
         finally:
             self._claimed.difference_update((e.device, e.id) for e in mine)
         await self._confirm(mine)
+
+    def _remember(self, events: list[mqtt.DeviceEvent]) -> None:
+        """Stepped: the other session's copy is a duplicate even when the outbox could not be
+        written (the disk full: the step's reports went straight to the transmitter)."""
+        for event in events:
+            self._recent[(event.device, event.id)] = None
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
 
     async def _confirm(self, events: list[mqtt.DeviceEvent]) -> None:
         """One confirmation per device for all its events of the batch, published together."""

@@ -102,6 +102,7 @@ class Outbox:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
+        self.sequence_floor = 0  # the last sequence sent from memory (disk full): never reused
         self.log = EventLog()
 
     async def __aenter__(self) -> Outbox:
@@ -267,7 +268,7 @@ class Outbox:
         """``count`` sequences in a row (0001-9999, wrapping); caller holds the lock, in a transaction."""
         if not count:
             return []
-        last = int(await self._get_meta("sequence") or 0)
+        last = max(int(await self._get_meta("sequence") or 0), self.sequence_floor)
         numbers = [(last + i) % 9999 + 1 for i in range(count)]
         await self._set_meta("sequence", str(numbers[-1]))
         return numbers

@@ -186,6 +186,7 @@ class Transmitter:
         except (OSError, sqlite3.Error) as exc:  # disk full: it still goes, numbered from memory
             self.counters["outbox_write_failed"] += 1
             seq = self.last_sequence % 9999 + 1
+            self.outbox.sequence_floor = seq  # the next commit numbers after it
             log.error("sequence %d not stored (%s); sending anyway", seq, exc)
         self.last_sequence = seq
         return seq

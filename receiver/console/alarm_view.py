@@ -155,13 +155,14 @@ async def alarm_page(request: web.Request) -> web.Response:
         request, alarm, "note", '<textarea name="text" rows="2" required></textarea>', "Add note"
     )
     status = f"restored {local(alarm.restored_at)}" if alarm.restored_at else "active"
+    panels = "".join([await panel(request, alarm) for panel in centre.alarm_panels])
     body = (
         f'<div class="alarm-head p{int(alarm.priority)}" id="alarm" data-id="{alarm.id}">'
         f"<p>Priority {int(alarm.priority)} · opened {local(alarm.opened_at)} · {esc(status)}"
         f"{' · cancelled by user' if alarm.cancelled else ''}</p>{state}{_actions(request, alarm)}</div>"
         f'<div class="columns"><div>{_plan(request, centre, alarm, mine)}'
         f"<section><h2>Notes</h2>{note_form}</section></div>"
-        f"<div>{await _evidence(centre, alarm)}{await _timeline(centre, alarm)}</div></div>"
+        f"<div>{panels}{await _evidence(centre, alarm)}{await _timeline(centre, alarm)}</div></div>"
     )
     return page(request, f"Alarm {alarm.id}: {alarm.title}", body)
 

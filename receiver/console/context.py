@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -11,12 +11,15 @@ from config.receiver import Account
 from receiver.audit import AuditLog
 from receiver.auth import Accounts, LoginLimiter
 from receiver.console.live import Bulletin
-from receiver.desk import AlarmDesk
+from receiver.desk import Alarm, AlarmDesk
 from receiver.evidence import EvidenceStore
 from receiver.handler import FrameHandler
 from receiver.store import Clock, EventStore
 
-__all__ = ["CENTRE", "Centre"]
+__all__ = ["CENTRE", "AlarmPanel", "Centre"]
+
+#: a section of the alarm page contributed by another part (the mobile alarm's track and audio)
+AlarmPanel = Callable[[web.Request, Alarm], Awaitable[str]]
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Centre:
     limiter: LoginLimiter
     clock: Clock
     secure_cookies: bool = False
+    alarm_panels: list[AlarmPanel] = field(default_factory=list)
 
 
 CENTRE = web.AppKey("centre", Centre)

@@ -48,6 +48,7 @@ def page(request: web.Request, title: str, body: str, *, status: int = 200) -> w
         links.append(("/audit", "Audit log"))
     if user.may(Role.ADMIN):
         links.append(("/admin/users", "Users"))
+        links.append(("/admin/mobile", "Mobile"))
     nav = "".join(f'<a href="{href}">{esc(text)}</a>' for href, text in links)
     header = (
         f'<header><strong>Wachter alarm centre</strong><nav>{nav}</nav><span class="who">'

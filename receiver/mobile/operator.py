@@ -131,8 +131,8 @@ async def listen(request: web.Request) -> web.StreamResponse:
                 else:
                     await ws.send_str(item)
             reader.cancel()
-    except ConnectionError:
-        pass
+    except* ConnectionError:
+        pass  # the console went away
     finally:
         svc.hub.unsubscribe(listener)
         await ws.close()

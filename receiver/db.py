@@ -85,6 +85,11 @@ class SqliteDatabase(Database):
         self.schema = list(schema)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # A read outside a transaction keeps its statement (and so an old snapshot) open across
+        # an await between execute and fetch; a BEGIN IMMEDIATE of another task on the same
+        # connection meanwhile would fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT:
+        # the busy timeout does not apply) whenever the event store committed in between.
+        self._reads = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteDatabase:
         self._db = await open_durable(self.path, self.schema, timeout=10)
@@ -106,7 +111,8 @@ class SqliteDatabase(Database):
     async def transaction(self) -> AsyncIterator[Tx]:
         """One writer at a time; everything inside commits together or not at all."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            async with self._reads:
+                await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteTx(self.conn)
             except BaseException:
@@ -115,7 +121,9 @@ class SqliteDatabase(Database):
             await self.conn.execute("COMMIT")
 
     async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]:
-        return await _SqliteTx(self.conn).all(query, args)
+        async with self._reads:
+            return await _SqliteTx(self.conn).all(query, args)
 
     async def one(self, query: str, args: Iterable[Any] = ()) -> Row | None:
-        return await _SqliteTx(self.conn).one(query, args)
+        async with self._reads:
+            return await _SqliteTx(self.conn).one(query, args)

@@ -258,6 +258,8 @@ async def mouth_to_ear(pw: Any, base: str, token: str, site: int, user: str, sec
         ear = await console.evaluate("window.__onsets")
     finally:
         await browser.close()
+    if not ear:
+        print(f"  (no marker reached the console: {len(mouth)} spoken, {len(ear)} heard)")
     delays = []
     for heard in ear:  # each onset heard, against the latest one spoken before it
         spoken = [m for m in mouth if m <= heard]
@@ -371,8 +373,10 @@ async def main(args: argparse.Namespace) -> None:
                       f"p50 {statistics.median(latencies):.0f} ms, p99 {_pct(latencies, 0.99):.0f} ms, "
                       f"max {max(latencies):.0f} ms (goal p99 <= 500 ms)")
                 idle = await mouth_to_ear(pw, base, tokens[args.presses], args.presses, "op000", 12, wav)
-                print(f"mouth-to-ear listen-in delay, idle, {len(idle)} markers: "
-                      f"median {statistics.median(idle):.0f} ms, max {max(idle):.0f} ms (goal <= 1500 ms)")
+                if idle:
+                    print(f"mouth-to-ear listen-in delay, idle, {len(idle)} markers: "
+                          f"median {statistics.median(idle):.0f} ms, max {max(idle):.0f} ms"
+                          " (goal <= 1500 ms)")
                 result = await load(base, tokens, args.presses + 1, args.streams, args.seconds,
                                     server.pid, pw, wav)
             relay = result["relay"]

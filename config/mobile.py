@@ -72,8 +72,8 @@ class Mobile(_Model):
     @field_validator("tiles")
     @classmethod
     def _tiles(cls, url: str) -> str:
-        if url and not (url.startswith("https://") and all(f"{{{p}}}" in url for p in "zxy")):
-            raise ValueError(f"tiles {url!r} must be an https:// URL with {{z}}, {{x}} and {{y}}")
+        if url and not (url.startswith(("https://", "http://")) and all(f"{{{p}}}" in url for p in "zxy")):
+            raise ValueError(f"tiles {url!r} must be an http(s):// URL with {{z}}, {{x}} and {{y}}")
         return url
 
     @model_validator(mode="after")

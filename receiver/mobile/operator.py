@@ -18,6 +18,7 @@ from receiver.mobile.callback import Answered, CallBackError, Dialled, Input, No
 from receiver.mobile.context import service
 from receiver.mobile.listen import StreamRefused
 from receiver.mobile.service import map_link
+from receiver.mobile.tiles import MAX_ZOOM
 
 __all__ = ["alarm_state", "routes"]
 
@@ -207,3 +208,19 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if "application/json" in request.headers.get("Accept", ""):
         return web.json_response(await alarm_state(request, alarm))
     raise web.HTTPSeeOther(f"/alarms/{alarm.id}")
+
+
+@routes.get("/api/mobile/tiles/{z}/{x}/{y}")
+async def tile(request: web.Request) -> web.Response:
+    proxy = service(request).tiles
+    try:
+        z, x, y = (int(request.match_info[k]) for k in "zxy")
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    if proxy is None or not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise web.HTTPNotFound(text="no such tile (or no tile server configured)")
+    found = await proxy.get(z, x, y)
+    if found is None:
+        raise web.HTTPBadGateway(text="the tile server did not give this tile")
+    cache = {"Cache-Control": "private, max-age=86400"}
+    return web.Response(body=found[0], content_type=found[1], headers=cache)

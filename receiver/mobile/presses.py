@@ -177,7 +177,8 @@ class MobileAlarms:
         row = await self.by_key(device.id, press.key)
         assert row is not None
         if position is not None:
-            await self.add_positions(row, [position.model_copy(update={"key": "press"})])
+            fix = position.model_copy(update={"key": "press", "battery": press.battery})
+            await self.add_positions(row, [fix])
         return row, False
 
     async def add_positions(self, press: PressRow, positions: Sequence[PositionIn]) -> int:

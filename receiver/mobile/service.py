@@ -20,6 +20,7 @@ from receiver.mobile.devices import DeviceRegistry
 from receiver.mobile.limits import PhoneLimits
 from receiver.mobile.listen import ListenHub
 from receiver.mobile.presses import Commit, MobileAlarms, PressRow
+from receiver.mobile.tiles import TileProxy
 from receiver.store import Clock, EventStore
 
 __all__ = ["MobileService"]
@@ -42,6 +43,7 @@ class MobileService:
         self.callbacks = CallBacks(db, clock, self.handover, self._changed)
         self.recordings = recordings
         self.limits = PhoneLimits()
+        self.tiles = TileProxy(config.tiles) if config.tiles else None
         self.notify = notify
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -70,6 +72,8 @@ class MobileService:
                 await self._task
             self._task = None
         await self.hub.close_all()
+        if self.tiles is not None:
+            await self.tiles.aclose()
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

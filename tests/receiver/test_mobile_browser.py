@@ -7,6 +7,7 @@ Needs Debian's chromium (/usr/bin/chromium) and the playwright package, as test_
 from __future__ import annotations
 
 import io
+import shutil
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,12 +16,13 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from aiohttp import web
 
 from receiver.mobile.audio import RATE
 from receiver.service import Receiver
 from tests.receiver.console_fixtures import PASSWORD, sign_in
 from tests.receiver.mobile_fixtures import TONE_HZ, base, enrol_link, eventually, running_mobile_receiver
-from tests.receiver.test_browser import ARGS, CHROMIUM
+from tests.receiver.test_browser import ARGS, CHROMIUM, DOCS
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 
@@ -29,8 +31,30 @@ MOVED = {"latitude": 52.0931, "longitude": 5.1180, "accuracy": 9}
 
 
 @pytest.fixture
-async def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
-    async for r in running_mobile_receiver(tmp_path):
+async def tile_server() -> AsyncIterator[list[str]]:
+    """A tile server on this machine; yields the paths it served (its URL template first)."""
+    served: list[str] = []
+    png = (Path(__file__).resolve().parents[2] / "receiver/mobile/static/icon-192.png").read_bytes()
+
+    async def tile(request: web.Request) -> web.Response:
+        served.append(request.path)
+        return web.Response(body=png, content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/{z}/{x}/{y}.png", tile)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    served.append(f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png")
+    yield served
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver(tmp_path: Path, tile_server: list[str]) -> AsyncIterator[Receiver]:
+    async for r in running_mobile_receiver(tmp_path, tiles=tile_server[0]):
         yield r
 
 
@@ -77,7 +101,7 @@ async def mobile_events(receiver: Receiver) -> int:
 
 
 async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
-    receiver: Receiver, tmp_path: Path
+    receiver: Receiver, tmp_path: Path, tile_server: list[str]
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
@@ -118,7 +142,7 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
             await operator.fill("input[name=password]", PASSWORD)
             await operator.click("button:has-text('Sign in')")
             await operator.click("button:has-text('Take')")
-            await expect(operator.locator("#mobile .latest")).to_contain_text("52.09070, 5.12140")
+            await expect(operator.locator("#mobile p.latest")).to_contain_text("52.09070, 5.12140")
             await operator.click("#listen")
             heard = operator.locator("#mobile")
 
@@ -128,9 +152,19 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
             await eventually(two_seconds_heard, 15, "two seconds of audio played in the console")
 
             await phone_context.set_geolocation(MOVED)  # the person moves; the console follows
-            await expect(operator.locator("#mobile .latest")).to_contain_text("52.09310, 5.11800",
+            await expect(operator.locator("#mobile p.latest")).to_contain_text("52.09310, 5.11800",
                                                                                 timeout=15_000)
+            tiles = operator.locator("#mobile-map img.tile")  # the on-page map, through the receiver
+
+            async def tiles_loaded() -> bool:
+                return await tiles.evaluate_all(
+                    "imgs => imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0)")
+
+            await eventually(tiles_loaded, 10, "the map's tiles loaded")
+            assert any(p.startswith("/16/") for p in tile_server[1:])
+            await expect(operator.locator("#mobile-map .marker.latest")).to_have_count(1)
             await operator.screenshot(path=str(tmp_path / "operator.png"), full_page=True)
+            await phone.screenshot(path=str(tmp_path / "phone.png"))
 
             for step in ("0", "1"):
                 await operator.locator(f"#plan li[data-step='{step}'] button").click()
@@ -154,6 +188,10 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
     freqs = np.fft.rfftfreq(len(samples), 1 / RATE)
     assert np.sqrt(np.mean(samples**2)) > 1000  # not silence
     assert float(freqs[int(np.argmax(spectrum))]) == pytest.approx(TONE_HZ, abs=15)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for name in ("operator.png", "phone.png"):
+        if not (DOCS / f"mobile-{name}").exists():  # the docs keep the first run's pictures
+            shutil.copy(tmp_path / name, DOCS / f"mobile-{name}")
 
 
 async def test_mobile_offline_press_arrives_once_when_the_network_returns(

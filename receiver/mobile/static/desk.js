@@ -20,6 +20,41 @@
     return [...root.querySelectorAll("audio")].some(a => !a.paused);
   }
 
+  // -- the map (only where a tile server is configured; tiles come through the receiver) -----
+  const ZOOM = 16, TILE = 256;
+
+  function project(lat, lon) {
+    const n = 2 ** ZOOM, r = lat * Math.PI / 180;
+    return [(lon + 180) / 360 * n * TILE, (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n * TILE];
+  }
+
+  function drawMap() {
+    const map = document.getElementById("mobile-map"), track = document.getElementById("track");
+    if (!map || !track || map.childElementCount) return;
+    const [cx, cy] = project(Number(track.dataset.lat), Number(track.dataset.lon));
+    const left = cx - map.clientWidth / 2, top = cy - map.clientHeight / 2;
+    for (let tx = Math.floor(left / TILE); tx * TILE < left + map.clientWidth; tx += 1) {
+      for (let ty = Math.floor(top / TILE); ty * TILE < top + map.clientHeight; ty += 1) {
+        const img = new Image(TILE, TILE);
+        img.className = "tile";
+        img.alt = "";
+        img.src = "/api/mobile/tiles/" + ZOOM + "/" + tx + "/" + ty;
+        img.style.left = (tx * TILE - left) + "px";
+        img.style.top = (ty * TILE - top) + "px";
+        map.appendChild(img);
+      }
+    }
+    const rows = [...track.querySelectorAll("tbody tr")];
+    rows.reverse().forEach((row, i) => {
+      const [x, y] = project(Number(row.querySelector(".lat").textContent), Number(row.querySelector(".lon").textContent));
+      const dot = document.createElement("div");
+      dot.className = i === rows.length - 1 ? "marker latest" : "marker";
+      dot.style.left = (x - left) + "px";
+      dot.style.top = (y - top) + "px";
+      map.appendChild(dot);
+    });
+  }
+
   async function refresh() {
     const live = document.getElementById("mobile-live");
     const resp = await fetch("/api/mobile/alarms/" + root.dataset.alarm + "/panel", {credentials: "same-origin"});
@@ -34,6 +69,7 @@
       old.replaceWith(node.cloneNode(true));
     });
     countdown();
+    drawMap();
   }
 
   function countdown() {
@@ -123,6 +159,7 @@
     const button = document.getElementById("listen");
     if (button) button.addEventListener("click", () => (listening ? stop() : listen()));
     countdown();
+    drawMap();
     if (root.dataset.open === "1") {
       setInterval(countdown, 1000);
       setInterval(refresh, 2000);

@@ -7,9 +7,10 @@
    with 1 kHz markers; the delay runs from a marker's onset in the phone's captured audio to its
    onset in what the operator's page schedules for playback (both on this machine's clock);
    goal <= 1.5 s;
-3. --streams simultaneous mobile alarms streaming audio at real time (simulated phones), each
-   with its owner listening (WebSocket clients): the receiver's CPU and memory, the relay delay
-   (phone send -> listener receive) and the mouth-to-ear delay of (2) at that load.
+3. --streams simultaneous mobile alarms streaming audio at real time (simulated phones, in a
+   process of their own), each with its owner listening (WebSocket clients, in this process):
+   the receiver's CPU and memory, the relay delay (phone send -> listener receive, stamped in
+   each chunk) and the mouth-to-ear delay of (2) at that load.
 
     python bench/mobile.py [--presses 200] [--streams 50] [--seconds 30]
 
@@ -269,7 +270,9 @@ async def mouth_to_ear(pw: Any, base: str, token: str, site: int, user: str, sec
 
 
 # -- 3. load ----------------------------------------------------------------------------------
-async def _phone_stream(base: str, token: str, key: str, seconds: float, sent: dict[int, float]) -> None:
+async def _phone_stream(base: str, token: str, key: str, seconds: float) -> None:
+    """One phone speaking at real time; each chunk starts with its send time (monotonic ns, a
+    clock every process on this machine shares)."""
     tone = ulaw_encode((np.sin(2 * np.pi * 440 * np.arange(CHUNK) / RATE) * 8000).astype(np.int16))
     url = f"{base.replace('http', 'ws')}/mobile/api/audio"
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
@@ -278,14 +281,19 @@ async def _phone_stream(base: str, token: str, key: str, seconds: float, sent: d
         loop = asyncio.get_running_loop()
         start = loop.time()
         for n in range(int(seconds * RATE / CHUNK)):
-            stamp = n.to_bytes(3, "big")  # the chunk's number rides in its first three bytes
-            sent[n] = time.monotonic()
-            await ws.send_bytes(stamp + tone[3:])
+            await ws.send_bytes(time.monotonic_ns().to_bytes(8, "big") + tone[8:])
             await asyncio.sleep(max(0.0, start + (n + 1) * CHUNK / RATE - loop.time()))
 
 
-async def _listener(base: str, user: str, alarm: int, sent: dict[int, float], delays: list[float],
-                    stop: asyncio.Event) -> None:
+async def _phones(spec: dict[str, Any]) -> None:
+    """The phones of the load test, in a process of their own (so that they and the listeners
+    do not share one Python loop and its delays)."""
+    async with asyncio.TaskGroup() as tg:
+        for token, key in spec["phones"]:
+            tg.create_task(_phone_stream(spec["base"], token, key, spec["seconds"]))
+
+
+async def _listener(base: str, user: str, alarm: int, delays: list[float], stop: asyncio.Event) -> None:
     http = await _sign_in(base, user)
     async with http:
         await http.post(f"{base}/alarms/{alarm}/take", data={"csrf": await _csrf(http, base)})
@@ -296,9 +304,7 @@ async def _listener(base: str, user: str, alarm: int, sent: dict[int, float], de
                 except TimeoutError:
                     continue
                 if msg.type == aiohttp.WSMsgType.BINARY:
-                    n = int.from_bytes(msg.data[:3], "big")
-                    if n in sent:
-                        delays.append((time.monotonic() - sent[n]) * 1000)
+                    delays.append((time.monotonic_ns() - int.from_bytes(msg.data[:8], "big")) / 1e6)
                 elif msg.type != aiohttp.WSMsgType.TEXT:
                     break
 
@@ -317,21 +323,21 @@ async def load(base: str, tokens: list[str], first: int, streams: int, seconds: 
     async with aiohttp.ClientSession() as http:
         presses = [await _press(http, base, tokens[first + i]) for i in range(streams)]
     alarms = [await _alarm_of(base, p["event"], f"s{first + i:04d}") for i, p in enumerate(presses)]
-    sent: list[dict[int, float]] = [{} for _ in range(streams)]
     delays: list[list[float]] = [[] for _ in range(streams)]
     stop = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
-        listeners = [tg.create_task(_listener(base, f"op{1 + i:03d}", alarms[i], sent[i], delays[i], stop))
+        listeners = [tg.create_task(_listener(base, f"op{1 + i:03d}", alarms[i], delays[i], stop))
                      for i in range(streams)]
         await asyncio.sleep(3)  # everyone signed in and listening
         cpu0, _ = _proc_usage(pid)
         wall0 = time.monotonic()
-        phones = [tg.create_task(_phone_stream(base, tokens[first + i], presses[i]["key"], seconds, sent[i]))
-                  for i in range(streams)]
+        spec = {"base": base, "seconds": seconds,
+                "phones": [(tokens[first + i], presses[i]["key"]) for i in range(streams)]}
+        phones = subprocess.Popen([sys.executable, __file__, "--phones", json.dumps(spec)])  # noqa: ASYNC220
         rss_peak = 0
         ear = tg.create_task(mouth_to_ear(pw, base, tokens[first + streams], first + streams,
                                           f"op{streams + 1:03d}", min(seconds - 8, 20), wav))
-        while not all(p.done() for p in phones):
+        while phones.poll() is None:
             rss_peak = max(rss_peak, _proc_usage(pid)[1])
             await asyncio.sleep(0.5)
         cpu1, _ = _proc_usage(pid)
@@ -403,10 +409,13 @@ if __name__ == "__main__":
     parser.add_argument("--streams", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--phones", help=argparse.SUPPRESS)
     parser.add_argument("--sites", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--operators", type=int, default=0, help=argparse.SUPPRESS)
     cli = parser.parse_args()
-    if cli.serve:
+    if cli.phones:
+        asyncio.run(_phones(json.loads(cli.phones)))
+    elif cli.serve:
         folder = Path(cli.serve)
         asyncio.run(_serve(folder / "bench.db", cli.sites, cli.operators, folder / "ready.json"))
     else:

@@ -239,6 +239,15 @@ async def test_mobile_audio_reaches_the_owner_and_is_recorded(receiver: Receiver
     log = await actions(receiver, f"alarm:{alarm_id}")
     assert {"listen_in", "mobile_audio_started", "mobile_audio_stopped", "mobile_press_ended"} <= set(log)
 
+    files = list(receiver.mobile.recordings.iterdir())
+    assert [f.stat().st_mode & 0o777 for f in files] == [0o600]
+    assert await receiver.mobile.sweep(datetime.now(UTC) + timedelta(days=29)) == 0  # kept 30 days
+    assert await receiver.mobile.sweep(datetime.now(UTC) + timedelta(days=31)) == 1
+    assert not list(receiver.mobile.recordings.iterdir())
+    resp = await olga.http.get(f"{olga.base}/api/mobile/recordings/{recording}")
+    assert resp.status == 410
+    assert "recording_deleted" in await actions(receiver, f"alarm:{alarm_id}")
+
 
 async def _key(receiver: Receiver, press: dict[str, object]) -> str:
     row = await receiver.mobile.alarms.get(int(str(press["press"])))

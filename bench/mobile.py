@@ -390,7 +390,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"{args.seconds:.0f} s: receiver CPU {result['cpu'] * 100:.0f}% of one core, "
                   f"RSS peak {result['rss_mb']:.0f} MB, chunks delivered {result['received'] * 100:.1f}%")
             print(f"  relay delay phone -> listener: p50 {statistics.median(relay):.1f} ms, "
-                  f"p99 {_pct(relay, 0.99):.1f} ms")
+                  f"p95 {_pct(relay, 0.95):.1f} ms, p99 {_pct(relay, 0.99):.1f} ms")
             ear = result["ear"]
             if ear:
                 print(f"  mouth-to-ear at that load, {len(ear)} markers: "

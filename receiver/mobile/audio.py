@@ -63,12 +63,12 @@ def pcm_wav(ulaw: bytes) -> bytes:
 
 
 class Recording:
-    """One stream's µ-law bytes, appended to a 0600 file as they arrive; ``sync`` makes what
-    came so far survive a crash (called every few seconds and at the end)."""
+    """One stream's µ-law bytes, appended to a new 0600 file as they arrive; ``sync`` makes
+    what came so far survive a crash (called every few seconds and at the end)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)  # never another's
         self.path = path
         self._file = os.fdopen(fd, "ab", buffering=0)
         self.bytes = path.stat().st_size

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +94,8 @@ class ListenHub:
             )
             assert row is not None
             recording_id = int(row[0])
-            name = f"{press.id:08d}-{recording_id:08d}.ulaw"
+            # the random part keeps two stores on one directory (a restored backup) apart
+            name = f"{press.id:08d}-{recording_id:08d}-{secrets.token_hex(4)}.ulaw"
             await tx.execute("UPDATE mobile_recordings SET file = ? WHERE id = ?", (name, recording_id))
             await record(tx, now, who, "mobile_audio_started", f"alarm:{press.alarm}",
                          f"press {press.id}, recording {recording_id}")

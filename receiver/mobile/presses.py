@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from protocol.dc09 import Dc09Error, Location, SiaEvent, format_sia, location_blocks, location_of
 from receiver.audit import record
@@ -32,6 +32,15 @@ MAX_POSITIONS = 50  # per request
 CLOCK_TRUST = (timedelta(days=7), timedelta(minutes=5))  # a phone time outside this is not used
 
 
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("time needs a UTC offset")
+    return at
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,15 +52,8 @@ class PositionIn(_In):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     accuracy: Annotated[float | None, Field(ge=0, le=1_000_000)] = None  # metres
-    at: datetime
+    at: AwareTime
     battery: Annotated[float | None, Field(ge=0, le=1)] = None
-
-    @field_validator("at")
-    @classmethod
-    def _aware(cls, at: datetime) -> datetime:
-        if at.tzinfo is None:
-            raise ValueError("time needs a UTC offset")
-        return at
 
 
 class PressIn(_In):
@@ -59,16 +61,9 @@ class PressIn(_In):
 
     key: Annotated[str, Field(pattern=KEY)]
     silent: bool = False
-    at: datetime
+    at: AwareTime
     position: PositionIn | None = None
     battery: Annotated[float | None, Field(ge=0, le=1)] = None
-
-    @field_validator("at")
-    @classmethod
-    def _aware(cls, at: datetime) -> datetime:
-        if at.tzinfo is None:
-            raise ValueError("time needs a UTC offset")
-        return at
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,7 @@ class MobileService:
         self._wake.set()
 
     async def __aenter__(self) -> MobileService:
-        self.recordings.mkdir(parents=True, exist_ok=True, mode=0o700)
-        await self.hub.recover()
+        await self.hub.recover()  # the recordings directory is made with the first recording
         self.desk.listeners.append(self.desk_changed)
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="mobile")
         return self

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -10,17 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol.dc09 import FrameFormatError, Location, Message, decode, encode, location_blocks, location_of
-from wachter.dc09_cli import add_parser
+from tests.protocol.test_dc09_cli import run
 
 FIELD_EXAMPLE = (("X", "006E07.7777777"), ("Y", "49N06.6666666"))
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    parser = argparse.ArgumentParser(prog="wachter")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.func(args)
-    return code, capsys.readouterr().out
 
 
 def test_mobile_location_reads_the_field_example() -> None:

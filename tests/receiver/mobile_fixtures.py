@@ -33,6 +33,7 @@ MOBILE = Mobile.model_validate({
 
 def mobile_config(tmp: Path, store: str | None = None, **mobile: Any) -> Any:
     cfg = receiver_config(tmp, store)
+    mobile = {"recordings_dir": tmp / "recordings", **mobile}
     return cfg.model_copy(update={"mobile": MOBILE.model_copy(update=mobile)})
 
 

@@ -79,6 +79,12 @@ async def launch(pw: Any, tmp_path: Path) -> Any:
     ])
 
 
+async def enrolment(receiver: Receiver) -> str:
+    admin = await sign_in(base(receiver), "ada")
+    async with admin.http:
+        return await enrol_link(admin)
+
+
 async def phone_page(browser: Any, link: str) -> tuple[Any, Any]:
     context = await browser.new_context(geolocation=START, permissions=["geolocation"], is_mobile=True,
                                         viewport={"width": 390, "height": 800}, has_touch=True)
@@ -105,9 +111,7 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
-    admin = await sign_in(base(receiver), "ada")
-    async with admin.http:
-        link = await enrol_link(admin)
+    link = await enrolment(receiver)
     async with async_playwright() as pw:
         browser = await launch(pw, tmp_path)
         try:
@@ -199,9 +203,7 @@ async def test_mobile_offline_press_arrives_once_when_the_network_returns(
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
-    admin = await sign_in(base(receiver), "ada")
-    async with admin.http:
-        link = await enrol_link(admin)
+    link = await enrolment(receiver)
     async with async_playwright() as pw:
         browser = await launch(pw, tmp_path)
         try:

@@ -1,0 +1,47 @@
+"""The receiver config's `mobile:` section: errors that name the file, line and field; flags that
+keep the people's code words; durations that survive a round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.loader import ConfigError, load_receiver
+from receiver.flags import config_from_flags
+from tests.e2e.stack import EXAMPLES
+from tests.receiver.test_flags import _args
+
+
+def test_mobile_example_config_loads() -> None:
+    cfg = load_receiver(EXAMPLES / "receiver.yaml")
+    [person] = cfg.mobile.people
+    assert person.site == "demo-home" and person.code_word is not None
+
+
+def test_mobile_person_of_an_unknown_site_is_refused_by_line(tmp_path: Path) -> None:
+    text = (EXAMPLES / "receiver.yaml").read_text().replace("      site: demo-home\n      phones",
+                                                               "      site: elsewhere\n      phones")
+    path = tmp_path / "receiver.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="mobile person burgemeester has site 'elsewhere'"):
+        load_receiver(path)
+
+
+def test_mobile_bad_phone_and_tiles_are_refused(tmp_path: Path) -> None:
+    text = (EXAMPLES / "receiver.yaml").read_text().replace('"+31 6 1234 5678"]\n      code_word',
+                                                           '"call me"]\n      code_word')
+    path = tmp_path / "receiver.yaml"
+    path.write_text(text + "  tiles: ftp://tiles.example/x\n")
+    with pytest.raises(ConfigError) as refused:
+        load_receiver(path)
+    assert "receiver.yaml:39: mobile.people[0].phones" in str(refused.value)
+    assert "receiver.yaml:44: mobile.tiles" in str(refused.value)
+
+
+def test_mobile_flags_keep_the_people_and_their_code_words(tmp_path: Path) -> None:
+    base = load_receiver(EXAMPLES / "receiver.yaml")
+    cfg = config_from_flags(_args("--store", f"sqlite://{tmp_path}/r.db", "--http-port", "0"), base)
+    [person] = cfg.mobile.people
+    assert person.code_word is not None and person.code_word.get_secret_value() == "ascii-tulp"
+    assert cfg.mobile.recording_retention == base.mobile.recording_retention

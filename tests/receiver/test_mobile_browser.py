@@ -228,3 +228,26 @@ async def test_mobile_offline_press_arrives_once_when_the_network_returns(
             await browser.close()
     assert await mobile_events(receiver) == 1
     assert len(await receiver.desk.queue()) == 1
+
+
+async def test_mobile_silent_phone_shows_nothing_once_sent(receiver: Receiver, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    admin = await sign_in(base(receiver), "ada")
+    async with admin.http:
+        link = await enrol_link(admin, silent=True)
+    async with async_playwright() as pw:
+        browser = await launch(pw, tmp_path)
+        try:
+            _, phone = await phone_page(browser, link)
+            await hold(phone)
+            await phone.wait_for_selector("body[data-delivery=delivered]", state="attached", timeout=10_000)
+            await phone.wait_for_selector("body[data-mic=on]", state="attached", timeout=10_000)
+            # the alarm is out and the centre listens, yet the screen is the idle one
+            assert await phone.get_attribute("body", "data-state") == "ready"
+            await expect(phone.locator("#mic")).to_be_hidden()
+            await expect(phone.locator("#status")).to_have_text("")
+        finally:
+            await browser.close()
+    [alarm] = await receiver.desk.queue()
+    assert "HA" in alarm.title and int(alarm.priority) == 1

@@ -95,6 +95,7 @@
 
   function listen() {
     const ctx = new AudioContext({sampleRate: 8000});
+    sessionStorage.setItem("wachter-listen", root.dataset.alarm);  // resumed after a page reload
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + "/api/mobile/alarms/" + root.dataset.alarm + "/listen");
     const session = {ctx, socket, playhead: 0, heard: 0, wanted: true};
@@ -148,6 +149,7 @@
     session.wanted = false;
     session.socket.close();
     session.ctx.close().catch(() => {});
+    sessionStorage.removeItem("wachter-listen");
     document.getElementById("listen").textContent = "Listen in";
     state("not listening");
   }
@@ -157,7 +159,19 @@
     if (!root) return;
     root.addEventListener("submit", submit);
     const button = document.getElementById("listen");
-    if (button) button.addEventListener("click", () => (listening ? stop() : listen()));
+    if (button) button.addEventListener("click", () => {
+      if (listening && listening.ctx.state === "suspended") { listening.ctx.resume(); return; }
+      if (listening) stop(); else listen();
+    });
+    // The page reloads when the alarm changes (taken, noted, joined): keep listening. A browser
+    // that wants a click before it plays sound gets one: the button says so.
+    if (button && sessionStorage.getItem("wachter-listen") === root.dataset.alarm) {
+      listen();
+      if (listening.ctx.state === "suspended") button.textContent = "Resume listening";
+      listening.ctx.addEventListener("statechange", () => {
+        if (listening && listening.ctx.state === "running") button.textContent = "Stop listening";
+      });
+    }
     countdown();
     drawMap();
     if (root.dataset.open === "1") {

@@ -172,6 +172,7 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
 
             for step in ("0", "1"):
                 await operator.locator(f"#plan li[data-step='{step}'] button").click()
+            await eventually(two_seconds_heard, 15, "listening resumed after the page reloaded")
             await operator.select_option("select[name=outcome]", "real")
             await operator.click("button:has-text('Close alarm')")
             await phone.wait_for_selector("body[data-mic=off]", state="attached", timeout=10_000)

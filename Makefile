@@ -5,15 +5,31 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP  := $(VENV)/.installed
+# A real Home Assistant for tests/homeassistant, in its own venv (its pins clash with ours)
+HA_VENV  ?= .venv-ha
+HA_STAMP := $(HA_VENV)/.installed
+HA_REQS  := tests/homeassistant/requirements.txt
 
 .PHONY: demo test lint types pytest bench os-packages clean
 
-$(STAMP): pyproject.toml
+# the demo needs only what Wachter runs on (a first run should be short); the tests add .[dev]
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --prefer-binary -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(BIN)/pip install -q --prefer-binary -e ".[dev]"
 	touch $(STAMP)
+
+$(HA_STAMP): $(HA_REQS)
+	rm -rf $(HA_VENV)
+	$(PYTHON) -m venv $(HA_VENV)
+	$(HA_VENV)/bin/pip install -q --upgrade pip
+	$(HA_VENV)/bin/pip install -q --no-deps -r $(HA_REQS)
+	touch $(HA_STAMP)
 
 os-packages:
 	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
@@ -35,7 +51,7 @@ os-packages:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/wachter demo $(ARGS)
 
 lint: $(STAMP)
@@ -44,8 +60,9 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) os-packages
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+# -rs: every skip is listed with its reason in the summary (a skip is never a silent pass)
+pytest: $(STAMP) $(HA_STAMP) os-packages
+	$(BIN)/pytest -q -rs -p no:cacheprovider $(PYTEST_ARGS)
 
 test: lint types pytest
 
@@ -53,4 +70,4 @@ bench: $(STAMP) os-packages
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HA_VENV) .mypy_cache .ruff_cache

@@ -1,21 +1,22 @@
 """The local event log (EN 50131 asks for at least 1,000 events): what the panel saw and did.
 
-It lives in the agent's SQLite file beside the outbox and keeps the newest ``KEEP`` entries.
+It lives in the agent's SQLite file beside the outbox, is written in the outbox's transactions
+(``Outbox.commit_step``) and keeps the newest ``KEEP`` entries.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
-__all__ = ["KEEP", "EventLog", "LogLine", "read_log"]
+from agent import panel
+
+__all__ = ["KEEP", "EventLog", "LogLine", "describe", "lines_for", "read_log"]
 
 KEEP = 10_000
 _SCHEMA = """
@@ -35,30 +36,31 @@ class LogLine:
 
 
 class EventLog:
-    """Appends to the agent database through the connection (and lock) the outbox owns."""
+    """Writes lines on the connection it is given, inside the caller's transaction: the outbox
+    commits a step's reports and the step's log lines together, so a kill -9 can lose neither
+    one without the other."""
 
-    def __init__(self, locked: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]) -> None:
-        self.locked = locked
+    def __init__(self) -> None:
         self._appended = 0
 
-    async def setup(self) -> None:
-        async with self.locked() as db:
-            await db.executescript(_SCHEMA)
+    @staticmethod
+    async def create(db: aiosqlite.Connection) -> None:
+        await db.executescript(_SCHEMA)
 
-    async def append(self, ts: datetime, entries: list[tuple[str, str]]) -> None:
+    async def insert(self, db: aiosqlite.Connection, ts: datetime,
+                     entries: Sequence[tuple[str, str]]) -> None:
         if not entries:
             return
-        async with self.locked() as db:
-            await db.executemany(
-                "INSERT INTO event_log (ts, kind, text) VALUES (?, ?, ?)",
-                [(ts.isoformat(), kind, text) for kind, text in entries],
+        await db.executemany(
+            "INSERT INTO event_log (ts, kind, text) VALUES (?, ?, ?)",
+            [(ts.isoformat(), kind, text) for kind, text in entries],
+        )
+        self._appended += len(entries)
+        if self._appended >= 500:  # prune now and then, not on every step
+            self._appended = 0
+            await db.execute(
+                "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,)
             )
-            self._appended += len(entries)
-            if self._appended >= 500:  # prune now and then, not on every step
-                self._appended = 0
-                await db.execute(
-                    "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,)
-                )
 
 
 def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,
@@ -78,11 +80,26 @@ def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,
     return [LogLine(r[0], datetime.fromisoformat(r[1]), r[2], r[3]) for r in reversed(rows)]
 
 
-def on_connection(db: aiosqlite.Connection) -> EventLog:
-    """An event log on a connection of its own (tests, tools): a trivial lock."""
+def describe(event: panel.Input) -> str:
+    """An input as the log shows it (a command never with its code)."""
+    if isinstance(event, panel.DeviceInput):
+        return f"{event.device}: {event.type}"
+    if isinstance(event, panel.DeviceAvailability):
+        return f"{event.device}: {'online' if event.online else 'offline'}"
+    if isinstance(event, panel.Command):
+        return f"command {event.action} ({event.source})"
+    return ""
 
-    @contextlib.asynccontextmanager
-    async def locked() -> AsyncIterator[aiosqlite.Connection]:
-        yield db
 
-    return EventLog(locked)
+def lines_for(cause: str | None, actions: list[panel.Action]) -> list[tuple[str, str]]:
+    """The (kind, text) lines one step writes: its input, then its reports, notices, panel lines."""
+    entries = [("input", cause)] if cause else []
+    for action in actions:
+        if isinstance(action, panel.Report):
+            restore = " restore" if action.restore else ""
+            entries.append(("report", f"{action.kind}{restore} {action.number} {action.text}".strip()))
+        elif isinstance(action, panel.PanelNotice):
+            entries.append(("notice", f"{action.event} {action.detail}" if action.detail else action.event))
+        elif isinstance(action, panel.LogEntry):
+            entries.append(("panel", action.text))
+    return entries

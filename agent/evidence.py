@@ -1,7 +1,8 @@
 """Evidence relay: intercom snapshots are spooled to disk, then uploaded to the alarm centre.
 
 Snapshots arrive as binary JPEG on ``…/device/<id>/snapshot`` with MQTT v5 user properties
-(``alarm_id``, ``trigger``, ``index``, ``ts``). Each is committed to a spool (SQLite) first and
+(``alarm_id``, ``trigger``, ``index``, ``ts``), or with the same pairs in a JPEG comment on an
+MQTT 3.1.1 link (protocol/snapshot.py). Each is committed to a spool (SQLite) first and
 leaves it only when the receiver has stored it (HTTP 201), retried with backoff like events.
 An alarm is never held back for its evidence; the receiver links evidence to the alarm by
 site, time and ``ref``, and later reports carry the newest URL as DC-09 extended data ``V``.
@@ -14,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -25,6 +27,7 @@ from paho.mqtt.properties import Properties
 from config.site import Site
 from protocol import mqtt
 from protocol.mqtt_client import bounded, still_wanted
+from protocol.snapshot import comment_meta
 
 __all__ = ["EvidenceRelay"]
 
@@ -40,9 +43,9 @@ CREATE TABLE IF NOT EXISTS spool (
 """
 
 
-def _ref(message: aiomqtt.Message, device: str) -> str:
+def _ref(message: aiomqtt.Message, device: str, payload: bytes) -> str:
     props = getattr(message.properties, "UserProperty", None) or []
-    meta = dict(props)
+    meta = dict(props) or comment_meta(payload)  # MQTT v5, else the JPEG's comment (3.1.1)
     alarm = meta.get("alarm_id") or "unsolicited"
     return f"{device}:{alarm}:{meta.get('trigger', '')}:{meta.get('index', '0')}"[:200]
 
@@ -82,12 +85,18 @@ class EvidenceRelay:
     # -- from the broker to the spool -------------------------------------------------
     def _client(self) -> aiomqtt.Client:
         url = urlsplit(self.site.mqtt.url)
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = 3600  # snapshots sent while we restart still arrive
+        # a stored session, so that snapshots sent while we restart still arrive
+        if self.site.mqtt.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 3600
+            session: dict[str, Any] = {"protocol": aiomqtt.ProtocolVersion.V5, "clean_start": False,
+                                       "properties": props}
+        else:
+            session = {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": False}
         return aiomqtt.Client(
             url.hostname or "127.0.0.1", url.port or 1883,
             identifier=f"wachter-agent-evidence-{self.site.id}",
-            protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=props,
+            **session,
             username=self.site.mqtt.username,
             password=self.site.mqtt.password_file.read_text().strip()
             if self.site.mqtt.password_file else None,
@@ -110,6 +119,9 @@ class EvidenceRelay:
                 backoff = min(backoff * 2, 10)
 
     async def _spool(self, message: aiomqtt.Message) -> None:
+        if not message.topic.matches(mqtt.site_filter(self.site.id, mqtt.Channel.SNAPSHOT)):
+            self.counters["not_subscribed"] += 1  # a broker that sends what we did not ask for
+            return
         payload = message.payload
         device = message.topic.value.split("/")[-2]
         if not isinstance(payload, bytes | bytearray) or bytes(payload[:2]) != b"\xff\xd8":
@@ -119,7 +131,7 @@ class EvidenceRelay:
         assert self._db is not None
         await self._db.execute(
             "INSERT INTO spool (device, ref, received_at, data) VALUES (?,?,?,?)",
-            (device, _ref(message, device), self.clock().isoformat(), bytes(payload)),
+            (device, _ref(message, device, bytes(payload)), self.clock().isoformat(), bytes(payload)),
         )
         await self._db.execute(
             "DELETE FROM spool WHERE id <= (SELECT MAX(id) FROM spool) - ?", (SPOOL_LIMIT,)

@@ -1,13 +1,13 @@
 """The agent's durable outbox (SQLite, WAL).
 
-A panel step commits its new state, its reports for the alarm centre and the id of the device
-event that caused it in ONE transaction, with ``synchronous=FULL`` (fsync before it returns),
-before anything else happens; a report leaves only on the receiver's ACK. Urgent reports (panic,
-hold-up, duress) go before anything queued.
+A panel step commits its new state, its reports for the alarm centre, the id of the device
+event that caused it and its lines of the local event log in ONE transaction, with
+``synchronous=FULL`` (fsync before it returns), before anything else happens; a report leaves
+only on the receiver's ACK. Urgent reports (panic, hold-up, duress) go before anything queued.
 
-The transmitter's bookkeeping (sequence numbers, removal after ACK, attempts) and the event log
-commit with ``synchronous=NORMAL``: still atomic and ordered (WAL), made durable by the next FULL
-commit. Power lost before that only replays a report with the same sequence and body, which the
+The transmitter's bookkeeping (sequence numbers, removal after ACK, attempts) commits with
+``synchronous=NORMAL``: still atomic and ordered (WAL), made durable by the next FULL commit.
+Power lost before that only replays a report with the same sequence and body, which the
 receiver stores once, so the alarm path costs one fsync per step instead of four.
 """
 
@@ -24,7 +24,12 @@ from pathlib import Path
 
 import aiosqlite
 
-__all__ = ["Outbox", "OutboxItem", "PendingReport"]
+from agent.eventlog import EventLog
+from agent.panel.actions import Report
+from protocol.codes import EventKind
+from protocol.durable_sqlite import immediate_async, require
+
+__all__ = ["Outbox", "OutboxItem"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -54,25 +59,21 @@ CREATE TABLE IF NOT EXISTS seen (
 SEEN_KEEP = 5000  # device event ids remembered for de-duplication
 
 
-@dataclass(frozen=True)
-class PendingReport:
-    """A report as the panel made it, before it has an outbox id."""
-
-    kind: str
-    number: int
-    restore: bool = False
-    user: int | None = None
-    device: str | None = None
-    text: str = ""
-    urgent: bool = False
-    extended: tuple[tuple[str, str], ...] = ()
+# Report kinds of the version before the panel used protocol.codes.EventKind, as rows may still
+# hold them: (old kind) -> (kind, restore or None to keep the row's)
+_RENAMED = {
+    "supervision": ("supervision_lost", None), "battery_low": ("low_battery", None),
+    "arm_remote": ("remote_arm", None), "disarm_remote": ("remote_disarm", None),
+    "arm_stay": ("stay_arm", None), "code_tamper": ("user_code_tamper", None),
+    "masking": ("camera_masked", None), "unbypass": ("bypass", 1),
+}
 
 
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
     created_at: datetime
-    report: PendingReport
+    report: Report
     sequence: int | None
     attempts: int
 
@@ -90,6 +91,7 @@ class Outbox:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
+        self.log = EventLog()
 
     async def __aenter__(self) -> Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,8 +99,17 @@ class Outbox:
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(_SCHEMA)
+        await EventLog.create(self._db)
+        await self._rename_kinds()
         self.path.chmod(0o600)
         return self
+
+    async def _rename_kinds(self) -> None:
+        """Reports queued by the previous version keep their meaning under today's names."""
+        async with self._transaction() as db:
+            for old, (new, restore) in _RENAMED.items():
+                await db.execute("UPDATE outbox SET kind = ?, restore = COALESCE(?, restore) WHERE kind = ?",
+                                 (new, restore, old))
 
     async def __aexit__(self, *exc: object) -> None:
         if self._db is not None:
@@ -107,9 +118,7 @@ class Outbox:
 
     @property
     def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("Outbox used outside its async context")
-        return self._db
+        return require(self._db, "Outbox")
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -121,14 +130,8 @@ class Outbox:
             if durable:
                 await self.db.execute("PRAGMA synchronous=FULL")
             try:
-                await self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.db
-                    await self.db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
-                        await self.db.execute("ROLLBACK")
-                    raise
+                async with immediate_async(self.db) as db:
+                    yield db
             finally:
                 if durable:
                     with contextlib.suppress(sqlite3.Error):
@@ -145,13 +148,16 @@ class Outbox:
 
     async def commit_step(
         self,
-        reports: list[PendingReport],
+        reports: list[Report],
         *,
         panel_state: str | None = None,
         seen: tuple[str, str] | None = None,
         also_seen: Sequence[tuple[str, str]] = (),
+        log: Sequence[tuple[str, str]] = (),
+        at: datetime | None = None,
     ) -> list[int]:
-        """Atomically queue reports, store the panel state and mark device events as seen."""
+        """Atomically queue reports, store the panel state, mark device events as seen and
+        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``."""
         now = datetime.now(UTC).isoformat()
         ids: list[int] = []
         async with self._transaction(durable=True) as db:
@@ -159,7 +165,7 @@ class Outbox:
                 cur = await db.execute(
                     "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device,"
                     " text, extended) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (now, int(r.urgent), r.kind, r.number, int(r.restore), r.user, r.device,
+                    (now, int(r.urgent), r.kind.value, r.number, int(r.restore), r.user, r.device,
                      r.text, json.dumps(r.extended)),
                 )
                 ids.append(int(cur.lastrowid or 0))
@@ -171,6 +177,7 @@ class Outbox:
                     "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
                     [(*mark, now) for mark in marks],
                 )
+            await self.log.insert(db, at or datetime.now(UTC), log)
         return ids
 
     async def was_seen(self, device: str, event_id: str) -> bool:
@@ -199,8 +206,8 @@ class Outbox:
         )
         if row is None:
             return None
-        report = PendingReport(
-            kind=str(row[3]), number=int(str(row[4])), restore=bool(row[5]),
+        report = Report(
+            kind=EventKind(str(row[3])), number=int(str(row[4])), restore=bool(row[5]),
             user=None if row[6] is None else int(str(row[6])),
             device=None if row[7] is None else str(row[7]), text=str(row[8]), urgent=bool(row[2]),
             extended=tuple((str(i), str(v)) for i, v in json.loads(str(row[9]))),
@@ -248,7 +255,7 @@ class Outbox:
         async with self._transaction(durable=True) as db:
             await db.execute(
                 "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
-                (item.id, item.created_at.isoformat(), item.report.kind, item.report.number, reason),
+                (item.id, item.created_at.isoformat(), item.report.kind.value, item.report.number, reason),
             )
             await db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
 
@@ -265,12 +272,6 @@ class Outbox:
             " excluded.value",
             (key, value),
         )
-
-    @contextlib.asynccontextmanager
-    async def locked(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection, for a neighbour table (the event log), under the outbox's lock."""
-        async with self._lock:
-            yield self.db
 
     async def get_meta(self, key: str) -> str | None:
         async with self._lock:

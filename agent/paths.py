@@ -75,6 +75,7 @@ class ReceiverPath:
     key: Dc09Key | None
     up: bool = True
     last_sent: datetime | None = None
+    idle_looks: int = 0  # supervision rounds that found no poll due: "processed up to now"
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tcp: TcpLink | None = None
 

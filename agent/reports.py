@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from agent.outbox import PendingReport
+from agent.panel.actions import Report
 from config.site import AlarmCentre
 from protocol.codes import EventKind, cid_data, sia_data
 from protocol.dc09 import Message
 
-__all__ = ["event_kind", "message_for"]
+__all__ = ["for_the_centre", "message_for", "with_evidence"]
 
-# The panel's report kinds that are named differently in the code table.
-_ALIASES = {
-    "supervision": EventKind.SUPERVISION_LOST,
-    "battery_low": EventKind.LOW_BATTERY,
-    "arm_remote": EventKind.REMOTE_ARM,
-    "disarm_remote": EventKind.REMOTE_DISARM,
-    "arm_stay": EventKind.STAY_ARM,
-    "unbypass": EventKind.BYPASS,
-    "code_tamper": EventKind.USER_CODE_TAMPER,
-    "masking": EventKind.CAMERA_MASKED,
-}
 AREA = 1  # one home is one area
 
 
-def event_kind(report: PendingReport) -> tuple[EventKind, bool]:
-    """(kind, restore) of a report; ``unbypass`` is the restore of ``bypass``."""
-    kind = _ALIASES.get(report.kind) or EventKind(report.kind)
-    return kind, report.restore or report.kind == "unbypass"
-
-
-def message_for(centre: AlarmCentre, report: PendingReport, sequence: int, now: datetime) -> Message:
-    kind, restore = event_kind(report)
+def message_for(centre: AlarmCentre, report: Report, sequence: int, now: datetime) -> Message:
+    kind, restore = report.kind, report.restore
     if centre.format == "ADM-CID":
         data = cid_data(kind, centre.account, report.number, restore=restore, group=AREA)
     else:
@@ -45,3 +29,22 @@ def message_for(centre: AlarmCentre, report: PendingReport, sequence: int, now: 
         receiver=centre.receiver, prefix=centre.prefix, data=data,
         extended=tuple(extended), timestamp=now,
     )
+
+
+def with_evidence(report: Report, evidence: str | None) -> Report:
+    """``evidence`` (the newest snapshot URL) goes along as DC-09 ``V`` data."""
+    return replace(report, extended=(*report.extended, ("V", evidence))) if evidence else report
+
+
+_OPEN_CLOSE = frozenset({EventKind.ARM, EventKind.DISARM, EventKind.REMOTE_ARM, EventKind.REMOTE_DISARM,
+                         EventKind.STAY_ARM, EventKind.FORCED_ARM})
+_BYPASS = frozenset({EventKind.BYPASS})
+
+
+def for_the_centre(report: Report, also_send: set[str]) -> bool:
+    """Alarms, tamper and faults always go; openings/closings and bypasses per the profile."""
+    if report.kind in _OPEN_CLOSE:
+        return "open_close" in also_send
+    if report.kind in _BYPASS:
+        return "bypass" in also_send
+    return True

@@ -1,7 +1,9 @@
 """DC-09 transmitter: sends the outbox in order over a primary and a backup path.
 
 Stop-and-wait per report; ACK removes it, NAK corrects our clock and resends the same
-sequence, DUH records a rejection and is never repeated, silence retries then fails over.
+sequence, DUH records a rejection and is never repeated, silence retries then fails over. An
+encrypted frame is answered only by an authenticated ``*ACK`` (``agent/answer.py``): a plain
+ACK or DUH from whoever sits on the path counts as silence.
 Each path has its own supervision loop that sends NULL polls at the path's interval; a poll is
 skipped when an event went over the path within the interval, and a failed path is probed the
 same way, so the transmitter returns to the primary as soon as it answers again.
@@ -12,17 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from agent.outbox import Outbox, OutboxItem, PendingReport
+from agent.answer import SILENCE, Answer, Verdict, judge
+from agent.outbox import Outbox, OutboxItem
+from agent.panel.actions import Report
 from agent.paths import ReceiverPath
 from agent.reports import message_for
 from config.site import AlarmCentre
-from protocol.dc09 import Dc09Error, Message, decode, encode
+from protocol.codes import EventKind
+from protocol.dc09 import Dc09Error, DecryptError, Message, UnknownAccountError, decode, encode
 from protocol.mqtt_client import still_wanted
 
 __all__ = ["ReceiverPath", "Transmitter"]
@@ -31,12 +37,6 @@ log = logging.getLogger(__name__)
 
 RETRY_PAUSE = timedelta(seconds=5)  # DC-09: first retry within 5-60 s
 IDLE_WAIT = 60.0  # the delivery loop re-reads the outbox at least this often
-
-
-@dataclass
-class Outcome:
-    reply: Message | None
-    kind: str  # "ack", "nak", "duh", "silence"
 
 
 @dataclass
@@ -52,7 +52,8 @@ class Transmitter:
     sent: int = 0
     polls: int = 0
     last_sequence: int = 0
-    direct: deque[PendingReport] = field(default_factory=deque)
+    direct: deque[Report] = field(default_factory=deque)
+    counters: Counter[str] = field(default_factory=Counter)
     recheck: float = 1.0  # seconds between looks at the clock (it may be stepped or injected)
     _last_path: str = ""
 
@@ -64,7 +65,7 @@ class Transmitter:
         """Our clock corrected by the receiver's (learnt from its NAK)."""
         return self.clock() + self.offset
 
-    def send_direct(self, report: PendingReport) -> None:
+    def send_direct(self, report: Report) -> None:
         """Send a report that could not be committed (disk full): from memory, before the outbox."""
         self.direct.append(report)
         self.wakeup.set()
@@ -107,28 +108,29 @@ class Transmitter:
                 await self.outbox.reject(item, "DUH from " + self._last_path)
             else:
                 await self.outbox.attempted(item.id)
-        except Exception as exc:  # disk full: remember the ACK so the report is not sent again
+        except (OSError, sqlite3.Error) as exc:  # disk full: remember the ACK, do not send it again
+            self.counters["outbox_write_failed"] += 1
             if kind is not None:
                 self.outbox.forget(item.id)
             log.error("outbox cannot record the outcome of report %d: %s", item.id, exc)
 
-    async def _deliver(self, report: PendingReport, item: OutboxItem | None) -> str | None:
+    async def _deliver(self, report: Report, item: OutboxItem | None) -> str | None:
         """Send one report on the active path, then the others; "ack", "duh" or None (no path)."""
         sequence = await self._sequence(item)
         for index in self._path_order():
             path = self.paths[index]
             for _attempt in range(path.config.retries + 1):
                 outcome = await self._exchange(path, lambda: self._message(report, sequence))
-                if outcome.kind in ("ack", "duh"):
+                if outcome.answer in (Answer.ACK, Answer.DUH):
                     self._last_path = path.name
                     await self._path_result(index, True)
-                    if outcome.kind == "ack":
+                    if outcome.answer is Answer.ACK:
                         self.sent += 1
                     else:
                         log.error("alarm centre rejected %s %d (DUH) on %s", report.kind,
                                   report.number, path.name)
                         self.on_fault("alarm centre rejected a report (DUH)", True)
-                    return outcome.kind
+                    return outcome.answer.value
             await self._path_result(index, False)
         log.warning("no path delivered %s %d; retrying in %.0f s", report.kind, report.number,
                     RETRY_PAUSE.total_seconds())
@@ -141,7 +143,8 @@ class Transmitter:
             return item.sequence
         try:
             seq = await self.outbox.assign_sequence(item.id if item else None, self.last_sequence)
-        except Exception as exc:  # disk full: the report still goes, with a number from memory
+        except (OSError, sqlite3.Error) as exc:  # disk full: it still goes, numbered from memory
+            self.counters["outbox_write_failed"] += 1
             seq = self.last_sequence % 9999 + 1
             log.error("sequence %d not stored (%s); sending anyway", seq, exc)
         self.last_sequence = seq
@@ -151,21 +154,21 @@ class Transmitter:
         """The active path first, then the others; a path marked down is still tried."""
         return [self.active] + [i for i in range(len(self.paths)) if i != self.active]
 
-    def _message(self, report: PendingReport, sequence: int) -> Message:
+    def _message(self, report: Report, sequence: int) -> Message:
         return message_for(self.centre, report, sequence, self.now())
 
-    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message]) -> Outcome:
+    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message]) -> Verdict:
         """One frame and its answer under the path's lock; a NAK is answered once at once."""
         async with path.lock:
             outcome = await self._send(path, make())
-            if outcome.kind == "nak":
+            if outcome.answer is Answer.NAK:
                 await self._adopt_clock(outcome.reply)
                 outcome = await self._send(path, make())
             return outcome
 
-    async def _send(self, path: ReceiverPath, msg: Message) -> Outcome:
-        encrypted = path.key is not None
-        frame = encode(Message(**{**msg.__dict__, "encrypted": encrypted}), path.key)
+    async def _send(self, path: ReceiverPath, msg: Message) -> Verdict:
+        msg = Message(**{**msg.__dict__, "encrypted": path.key is not None})
+        frame = encode(msg, path.key)
         try:
             raw = await path.exchange(frame)
         except OSError as exc:
@@ -173,26 +176,35 @@ class Transmitter:
             raw = None
         path.last_sent = self.clock()
         if raw is None:
-            return Outcome(None, "silence")
+            return SILENCE
         try:
             reply = decode(raw, lambda _acct: [path.key] if path.key else [])
+        except (DecryptError, UnknownAccountError) as exc:  # not under our key: not the centre
+            self.counters["unauthenticated_answer"] += 1
+            log.warning("path %s: reply not under the account's key (%s)", path.name, exc)
+            return SILENCE
         except Dc09Error as exc:
+            self.counters["unreadable_answer"] += 1
             log.warning("path %s: unreadable reply (%s)", path.name, exc)
-            return Outcome(None, "silence")
-        if reply.sequence != msg.sequence and reply.token != "NAK":
-            log.warning("path %s: reply for sequence %d, expected %d", path.name,
-                        reply.sequence, msg.sequence)
-            path.close()  # out of step: start the next exchange on a fresh connection
-            return Outcome(None, "silence")
-        return Outcome(reply, {"ACK": "ack", "NAK": "nak", "DUH": "duh"}.get(reply.token, "silence"))
+            return SILENCE
+        verdict = judge(msg, reply, self.now(), self.centre.answer_window)
+        if not verdict.answered:
+            self.counters["unauthenticated_answer" if msg.encrypted else "not_an_answer"] += 1
+            log.warning("path %s: reply to %s %04d not taken as an answer: %s", path.name,
+                        msg.token, msg.sequence, verdict.refused)
+            path.close()  # out of step or not our receiver: the next exchange on a fresh connection
+        return verdict
 
     async def _adopt_clock(self, reply: Message | None) -> None:
         if reply is None or reply.timestamp is None:
             return
         self.offset = reply.timestamp - self.clock()
         log.warning("receiver NAKed our time; clock offset now %.1f s", self.offset.total_seconds())
-        with contextlib.suppress(Exception):  # a full disk must not stop the corrected resend
+        try:
             await self.outbox.set_meta("clock_offset", str(self.offset.total_seconds()))
+        except (OSError, sqlite3.Error) as exc:  # a full disk must not stop the corrected resend
+            self.counters["outbox_write_failed"] += 1
+            log.error("clock offset not stored (%s); kept in memory until the next restart", exc)
 
     async def link_test(self) -> dict[str, float | None]:
         """Round trip of one NULL link test per path in ms (None: no answer), for commissioning."""
@@ -201,7 +213,7 @@ class Transmitter:
             started = time.perf_counter()
             outcome = await self._exchange(path, self._null)
             elapsed = round((time.perf_counter() - started) * 1000, 1)
-            results[path.name] = None if outcome.kind == "silence" else elapsed
+            results[path.name] = elapsed if outcome.answered else None
         return results
 
     # -- link supervision ---------------------------------------------------------------------
@@ -214,13 +226,14 @@ class Transmitter:
             now = self.clock()
             due = now if path.last_sent is None else path.last_sent + interval
             if due > now:
+                path.idle_looks += 1
                 await asyncio.sleep(min((due - now).total_seconds(), self.recheck))
                 continue
             ok = False
             for _attempt in range(path.config.retries + 1):
                 outcome = await self._exchange(path, self._null)
                 self.polls += 1
-                if outcome.kind != "silence":
+                if outcome.answered:
                     ok = True
                     break
             await self._path_result(index, ok)
@@ -245,9 +258,12 @@ class Transmitter:
             self.active = preferred
 
     async def _queue_comms(self, index: int, *, restore: bool) -> None:
-        report = PendingReport(kind="comms_trouble", number=index + 1, restore=restore)
+        report = Report(EventKind.COMMS_TROUBLE, index + 1, restore=restore)
         try:
             await self.outbox.commit_step([report])
-        except Exception:  # the disk is full: comms trouble still goes out, from memory
+        except (OSError, sqlite3.Error) as exc:  # the disk is full: it still goes, from memory
+            self.counters["outbox_write_failed"] += 1
+            log.error("comms trouble of path %s not queued (%s); sending it directly", self.paths[index].name,
+                      exc)
             self.send_direct(report)
         self.wakeup.set()

@@ -24,6 +24,17 @@ from protocol.mqtt_client import bounded
 __all__ = ["add_parser", "run_walktest", "write_report"]
 
 Progress = Callable[[str, dict[str, object]], None]
+# the panel's answers that refuse a walk-test command (wrong code, lockout, permission, state)
+_REFUSALS = frozenset({"command_refused", "command_not_allowed", "bad_code", "code_refused"})
+
+
+def _refusal(notice: mqtt.PanelEvent) -> str:
+    detail = notice.detail
+    if notice.event == "command_not_allowed":
+        return f"{detail.get('action')} needs an {detail.get('needs', 'admin')} code"
+    if notice.event == "bad_code":
+        return f"wrong code ({detail.get('attempts')} in a row; the panel locks codes out at the limit)"
+    return str(detail.get("reason") or f"codes locked out until {detail.get('until')}")
 
 
 async def _send(client: aiomqtt.Client, site: Site, action: str, code: str) -> None:
@@ -67,8 +78,8 @@ async def run_walktest(site: Site, broker: str, code: str, *, timeout: float = 1
             message, waiter = waiter.result(), None
             notice = mqtt.decode(mqtt.PanelEvent, bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
             progress(notice.event, dict(notice.detail))
-            if notice.event == "command_refused":
-                raise PermissionError(str(notice.detail.get("reason", "refused")))
+            if notice.event in _REFUSALS and str(notice.detail.get("action")).startswith("WALK_TEST"):
+                raise PermissionError(_refusal(notice))
             if notice.event == "walk_test_ended":
                 return dict(notice.detail)
             if notice.event == "point_tested" and notice.detail.get("tested") == len(site.devices):

@@ -1,7 +1,8 @@
 """Console timings at ARC scale: 1,000 sites, 1,000,000 stored events, 300 open alarms.
 
-Measures, through real HTTP with a signed-in operator, the median time of the queue page and
-of a site's history page (newest 100, and a search). Target (issue 6): under 100 ms each.
+Measures, through real HTTP with a signed-in operator, the median time of the queue page, the
+alert feed every console page polls on each notice, an alarm page and its live update, and a
+site's history page (newest 100, and a search). Target (issue 6): under 100 ms each.
 
     python bench/console.py [--store sqlite|postgresql|both]
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import random
 import sqlite3
 import statistics
@@ -25,10 +27,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import deadline  # bench/deadline.py: this directory is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.receiver import Account, ReceiverConfig
+from config.receiver import DEFAULT_PLANS, Account, Contact, ReceiverConfig
+from receiver.action_plan import resolve_plan
+from receiver.alarms import AlarmClass
 from receiver.auth import Role
 from receiver.service import Receiver
 
@@ -46,6 +51,7 @@ def _config(store: str) -> ReceiverConfig:
     )
 
 
+ALARM_COLUMNS = ("site", "priority", "title", "opened_at", "updated_at", "response", "opened_as", "plan")
 COLUMNS = ("site", "account", "received_at", "sequence", "token", "code", "zone", "data", "extended",
            "encrypted", "transport", "peer", "dedup")
 
@@ -62,10 +68,14 @@ def _rows() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
         events.append((f"site-{site:04d}", f"{site:04X}", at, i % 10000, "SIA-DCS", code, zone,
                        f"#{site:04X}|Nri1/{code}{zone}", "[]", 1, "tcp", "bench", f"d{i}"))
     now = datetime.now(UTC).isoformat()
-    alarms: list[tuple[object, ...]] = [
-        (f"site-{s:04d}", rng.randrange(1, 8), "burglary: BA zone 01", now, now)
-        for s in rng.sample(range(1, SITES + 1), OPEN_ALARMS)
-    ]
+    contacts = [Contact(name="Official", role="official", phone="+31 6 1234 5678")]
+    alarms: list[tuple[object, ...]] = []
+    for s in rng.sample(range(1, SITES + 1), OPEN_ALARMS):
+        cls = AlarmClass(rng.randrange(1, 8))
+        steps = resolve_plan(DEFAULT_PLANS[cls.response.value], contacts, None)
+        plan = json.dumps([step.as_json() for step in steps])
+        alarms.append((f"site-{s:04d}", int(cls), f"{cls.label}: BA zone 1", now, now, cls.response.value,
+                       int(cls), plan))
     return events, alarms
 
 
@@ -76,8 +86,7 @@ def _fill_sqlite(path: Path) -> None:
     db.execute("PRAGMA synchronous=OFF")
     marks = ",".join("?" * len(COLUMNS))
     db.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({marks})", events)
-    db.executemany("INSERT INTO alarms (site, priority, title, opened_at, updated_at) VALUES (?,?,?,?,?)",
-                   alarms)
+    db.executemany(f"INSERT INTO alarms ({', '.join(ALARM_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)", alarms)
     db.execute("INSERT OR REPLACE INTO desk_cursor (name, event_id) VALUES ('events', ?)", (EVENTS,))
     db.commit()
     db.close()
@@ -90,8 +99,7 @@ async def _fill_postgresql(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.copy_records_to_table("events", records=events, columns=COLUMNS)
-        await conn.copy_records_to_table("alarms", records=alarms,
-                                         columns=("site", "priority", "title", "opened_at", "updated_at"))
+        await conn.copy_records_to_table("alarms", records=alarms, columns=ALARM_COLUMNS)
         await conn.execute("UPDATE desk_cursor SET event_id = $1 WHERE name = 'events'", EVENTS)
         await conn.execute("ANALYZE")
     finally:
@@ -140,9 +148,13 @@ async def _measure(kind: str, store: str) -> dict[str, float]:
         base = f"http://127.0.0.1:{receiver.http_port}"
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             await http.post(f"{base}/login", data={"user": "bench", "password": "bench-password"})
+            alarm = (await receiver.desk.queue())[0].id
             return {
                 f"queue page ({OPEN_ALARMS} open alarms)": await _median(http, f"{base}/"),
                 "queue rows (live refresh)": await _median(http, f"{base}/queue/rows"),
+                "alerts (every page, on each notice)": await _median(http, f"{base}/alerts"),
+                "alarm page": await _median(http, f"{base}/alarms/{alarm}"),
+                "alarm parts (live update in place)": await _median(http, f"{base}/alarms/{alarm}/parts"),
                 "site history page (newest 100)": await _median(http, f"{base}/sites/site-0500"),
                 "site history search (code FA)": await _median(http, f"{base}/sites/site-0500?q=FA"),
                 "sites board (1,000 sites)": await _median(http, f"{base}/sites"),
@@ -168,4 +180,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    deadline.start(900)  # PostgreSQL set-up and two stores of console timings
     sys.exit(main())

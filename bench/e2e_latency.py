@@ -22,10 +22,12 @@ import uuid
 from pathlib import Path
 
 import aiomqtt
+import deadline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from protocol import mqtt
+from protocol.mqtt_client import bounded, still_wanted
 from receiver.service import Receiver
 from simulator.mosquitto import Mosquitto
 from tests.faults.harness import SITE, agent_process, path_spec, receiver_on, write_site
@@ -42,10 +44,12 @@ def _event(device: str, kind: mqtt.EventType) -> tuple[str, str]:
     return mqtt.device_topic(SITE, device, mqtt.Channel.EVENT), event.model_dump_json()
 
 
-async def _background(client: aiomqtt.Client, rate: float) -> None:
+async def _background(client: aiomqtt.Client, rate: float, stop: asyncio.Event) -> None:
+    """Until ``stop``: a flag, not only a cancel, which a publish may swallow (Python 3.11)."""
     tampered = dict.fromkeys(BACKGROUND_DEVICES, False)
     start, n = time.perf_counter(), 0
-    while True:
+    while not stop.is_set():
+        still_wanted()
         device = BACKGROUND_DEVICES[n % len(BACKGROUND_DEVICES)]
         tampered[device] = not tampered[device]
         kind = mqtt.EventType.TAMPER if tampered[device] else mqtt.EventType.TAMPER_RESTORE
@@ -98,20 +102,27 @@ async def main() -> None:
                                    ack_timeout="5s", retries=2),
                          path_spec("backup", f"udp://127.0.0.1:{receiver.port('udp')}", poll="180s",
                                    ack_timeout="5s", retries=2)]
+                devices = aiomqtt.Client("127.0.0.1", broker.port, identifier="bench-devices")
                 async with agent_process(tmp, write_site(tmp, broker.url, paths)) as agent, \
-                        aiomqtt.Client("127.0.0.1", broker.port, identifier="bench-devices") as client:
+                        bounded(devices) as client:
                     await agent.connected()
                     await asyncio.sleep(1.0)  # the agent's resume after connect
                     _report("idle", await _presses(client, receiver, added))
+                    stop = asyncio.Event()
                     async with asyncio.TaskGroup() as tg:
-                        load = tg.create_task(_background(client, BACKGROUND_RATE), name="background")
-                        await asyncio.sleep(1.0)
-                        loaded = await _presses(client, receiver, added)
-                        _report(f"{BACKGROUND_RATE:g} background events/s", loaded)
-                        load.cancel()
+                        load = tg.create_task(_background(client, BACKGROUND_RATE, stop), name="background")
+                        try:
+                            await asyncio.sleep(1.0)
+                            loaded = await _presses(client, receiver, added)
+                            _report(f"{BACKGROUND_RATE:g} background events/s", loaded)
+                        finally:
+                            stop.set()
+                            async with asyncio.timeout(10):  # bounded: never waits for ever
+                                await asyncio.wait([load])
         finally:
             broker.stop()
 
 
 if __name__ == "__main__":
+    deadline.start(2 * CAP + 120)
     asyncio.run(main())

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import deadline  # bench/deadline.py: this directory is on sys.path
 import psutil  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -67,4 +68,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    deadline.start(WINDOW + SETTLE + 120)
     asyncio.run(main())

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import cv2
+import deadline  # bench/deadline.py: this directory is on sys.path
 
 from drivers.intercom.analysis import Analyser
 from drivers.intercom.motion import small_grey
@@ -49,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=300)
     args = parser.parse_args()
+    deadline.start(120 + args.frames)  # far more than the 1 s a frame the slowest Pi needs
     cv2.setNumThreads(1)
     for label, detect in (("motion only", False), ("motion + detection", True)):
         analyser, times = Analyser("bench"), []

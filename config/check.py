@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from config.demo_secrets import demo_secrets
 from config.loader import ConfigError, ConfigProblem, load_raw_site, load_receiver
 from config.profiles import PROFILES, origins
 
@@ -53,14 +54,17 @@ def _explain(path: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    problems = check(path, args.kind)
+    kind = args.kind or guess_kind(path)
+    problems = check(path, kind)
+    if not problems and kind == "site" and not args.demo:
+        problems = demo_secrets(path)
     if problems:
         print(f"{path}: {len(problems)} problem(s); the configuration cannot be used:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
     print(f"{path}: ok")
-    if args.explain and (args.kind or guess_kind(path)) == "site":
+    if args.explain and kind == "site":
         _explain(path)
     return 0
 
@@ -74,6 +78,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=["site", "receiver"], help="default: guessed from the keys")
     parser.add_argument(
         "--explain", action="store_true", help="also show each profile-governed setting and its origin"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="allow the public demo keys and PINs (demo and tests only)"
     )
     parser.set_defaults(func=_run)
     return parser

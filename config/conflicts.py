@@ -113,10 +113,19 @@ def site_clashes(data: Any) -> list[Clash]:
     ]
 
 
+def _account_zones(accounts: list[tuple[int, Mapping[str, Any]]]) -> list[Clash]:
+    out: list[Clash] = []
+    for i, account in accounts:
+        zones = [(("accounts", i, "zones", j, "zone"), z.get("zone")) for j, z in _items(account, "zones")]
+        out += _twice(zones, lambda v: f"zone {v}", "keep one entry per zone number")
+    return out
+
+
 def receiver_clashes(data: Any) -> list[Clash]:
     accounts = list(_items(data, "accounts"))
     listen = data.get("listen") if isinstance(data, Mapping) else None
     return [
+        *_account_zones(accounts),
         *_twice([(("accounts", i, "account"), a.get("account")) for i, a in accounts],
                 lambda v: f"account {v}", "keep one entry per account", fold=True),
         *_twice([(("listen", i), v) for i, v in enumerate(listen or []) if isinstance(listen, list)],

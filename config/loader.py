@@ -27,6 +27,7 @@ __all__ = [
     "load_receiver",
     "load_site",
     "load_yaml_model",
+    "problems_at",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -214,6 +215,12 @@ def load_yaml_model(path: Path, model: type[M], text: str | None = None) -> M:
         if not problems:
             return result
     raise ConfigError(sorted(problems, key=lambda p: (p.line, p.field)))
+
+
+def problems_at(path: Path, found: list[tuple[tuple[int | str, ...], str]]) -> list[ConfigProblem]:
+    """Problems found outside the schema (``(field path, message)``), with their lines."""
+    data = _read(str(path), path, None)
+    return [ConfigProblem(str(path), _locate(data, loc), _field(loc), text) for loc, text in found]
 
 
 def load_site(path: Path) -> Site:

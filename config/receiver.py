@@ -13,7 +13,26 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from config.mobile import Mobile
 from config.types import Duration, Endpoint, KeySpec
 
-__all__ = ["Account", "Console", "Contact", "Http", "PlanStep", "ReceiverConfig", "redact_url"]
+__all__ = [
+    "DEFAULT_PLANS",
+    "RESPONSES",
+    "Account",
+    "Alerting",
+    "Console",
+    "Contact",
+    "Http",
+    "PlanStep",
+    "ReceiverConfig",
+    "ResponseName",
+    "Zone",
+    "redact_url",
+]
+
+#: what the operator does about an alarm; each is its own alarm with its own plan
+#: (the receiver's ``receiver.alarms.Response`` has the same values)
+ResponseName = Literal["holdup", "fire", "burglary", "tamper", "technical"]
+RESPONSES: tuple[ResponseName, ...] = ("holdup", "fire", "burglary", "tamper", "technical")
+Dispatch = Literal["", "police", "fire_brigade", "ambulance", "guard"]
 
 
 class _Model(BaseModel):
@@ -23,31 +42,118 @@ class _Model(BaseModel):
 class Contact(_Model):
     """Someone the operator calls: the official, a keyholder, the police desk."""
 
-    name: str
-    role: Annotated[str, Field(pattern=r"^(site|official|keyholder|police|guard|other)$")] = "keyholder"
-    phone: str = ""
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    role: Annotated[
+        str, Field(pattern=r"^(site|official|keyholder|police|fire_brigade|guard|other)$")
+    ] = "keyholder"
+    phone: Annotated[str, Field(max_length=40)] = ""
+    alt_phone: Annotated[str, Field(max_length=40)] = ""  # called after ``phone`` on a call list
+
+
+class Zone(_Model):
+    """A zone number as the panel reports it, in words: "13" is the bedroom window."""
+
+    zone: Annotated[int, Field(ge=0, le=999)]
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    device: Annotated[str, Field(max_length=64)] = ""  # the agent's device id (evidence names it)
+    location: Annotated[str, Field(max_length=120)] = ""
 
 
 class PlanStep(_Model):
-    """One step of a site's action plan; required steps must be ticked before closing."""
+    """One step of an action plan; required steps must be done (or skipped, with a reason)
+    before closing.
 
-    text: str
-    phone: str = ""
+    A *call step* (``call``) lists whom to call, in order: contact roles or names, or
+    ``person`` (whoever raised the alarm: a mobile panic button's owner; at a home, the
+    official). With ``verifies``, its outcome decides the alarm: code word correct -> cleared
+    (steps with ``skip_when_cleared`` are no longer needed); duress word, wrong code word,
+    nobody reached, or no answer within ``answer_within`` of the alarm opening -> escalated.
+    A *dispatch step* (``dispatch``) passes the alarm on (police, fire brigade, ...).
+    """
+
+    text: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: Annotated[str, Field(max_length=40)] = ""  # a number for a plain step (a desk to call)
     required: bool = True
+    call: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default_factory=list)
+    verifies: bool = False
+    answer_within: Duration | None = None
+    dispatch: Dispatch = ""
+    skip_when_cleared: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.verifies or self.answer_within is not None) and not self.call:
+            raise ValueError("verifies/answer_within need a call list (call: [person, keyholder])")
+        if self.answer_within is not None and not self.verifies:
+            raise ValueError("answer_within only applies to a call step that verifies (verifies: true)")
+        return self
+
+
+def _steps(*steps: dict[str, object]) -> list[PlanStep]:
+    return [PlanStep.model_validate(s) for s in steps]
+
+
+#: Plans per response when neither the site nor the receiver config names one: Dutch practice
+#: (reference standards.md B6): verify a hold-up by listening in and calling back before the
+#: police; verified or unreachable -> police at priority 1; a fire -> the fire brigade.
+DEFAULT_PLANS: dict[ResponseName, list[PlanStep]] = {
+    "holdup": _steps(
+        {"text": "Listen in / view camera snapshots to verify"},
+        {"text": "Call back the person and ask for the code word", "call": ["person", "official"],
+         "verifies": True, "answer_within": "60s"},
+        {"text": "Pass to police at priority 1 (verified, duress or unreachable)", "dispatch": "police",
+         "skip_when_cleared": True},
+        {"text": "Inform the keyholder", "call": ["keyholder"], "required": False},
+    ),
+    "fire": _steps(
+        {"text": "Alert the fire brigade (112) with address and zone", "dispatch": "fire_brigade"},
+        {"text": "Call the residents: is everyone out?", "call": ["official", "keyholder"]},
+        {"text": "Inform the keyholder", "call": ["keyholder"], "required": False},
+    ),
+    "burglary": _steps(
+        {"text": "View camera snapshots and the zones that tripped"},
+        {"text": "Call the residents and ask for the code word", "call": ["official", "keyholder"],
+         "verifies": True, "answer_within": "120s"},
+        {"text": "Verified (or verified burglary): pass to police", "dispatch": "police",
+         "skip_when_cleared": True},
+    ),
+    "tamper": _steps(
+        {"text": "Check the zone and the camera snapshots"},
+        {"text": "Call the residents", "call": ["official", "keyholder"], "verifies": True},
+        {"text": "Send a guard or technician", "dispatch": "guard", "skip_when_cleared": True},
+    ),
+    "technical": _steps(
+        {"text": "Check the site's link and last events"},
+        {"text": "Inform the residents / installer", "call": ["official", "keyholder"], "required": False},
+    ),
+}
 
 
 class Account(_Model):
     account: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{1,16}$")]
     site: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
     name: str = ""
+    address: str = ""  # the street address the police or fire brigade is sent to
     key: KeySpec | None = None  # None: plain frames only
     poll_interval: Duration = timedelta(seconds=90)
     window_before: Duration = timedelta(seconds=40)  # timestamp may lag this much
     window_after: Duration = timedelta(seconds=20)  # and lead this much
     poll_grace: Duration = timedelta(seconds=30)  # a poll later than interval + grace is missed
     code_word: SecretStr | None = None  # asked on the call-back; shown to operators only
+    duress_word: SecretStr | None = None  # said under threat: police, without letting on
+    schedule: str = ""  # when the home is usually armed, in words ("armed nights 23:00-07:00")
+    instructions: str = ""  # standing instructions for operators
+    zones: list[Zone] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
+    action_plans: dict[ResponseName, list[PlanStep]] = Field(default_factory=dict)
+    #: the plan before plans per response: read as ``action_plans.holdup`` (what it was written for)
     action_plan: list[PlanStep] = Field(default_factory=list)
+
+    def plans(self) -> dict[ResponseName, list[PlanStep]]:
+        """This site's own plans per response (the legacy ``action_plan`` as the hold-up plan)."""
+        if self.action_plan and "holdup" not in self.action_plans:
+            return {"holdup": self.action_plan, **self.action_plans}
+        return dict(self.action_plans)
 
 
 class Http(_Model):
@@ -62,6 +168,30 @@ class Console(_Model):
     session_ttl: Duration = timedelta(hours=12)
     login_attempts: Annotated[int, Field(ge=1)] = 5  # failures per user or address per window
     login_window: Duration = timedelta(minutes=5)
+
+
+EscalationKey = Literal["default", "holdup", "fire", "burglary", "tamper", "technical"]
+
+
+def _escalation_defaults() -> dict[EscalationKey, timedelta]:
+    return {"default": timedelta(seconds=90), "holdup": timedelta(seconds=30)}
+
+
+class Alerting(_Model):
+    """An alarm nobody takes within ``escalate_after`` (per response; ``default`` for the rest)
+    goes to the supervisors, with a louder sound."""
+
+    escalate_after: dict[EscalationKey, Duration] = Field(default_factory=_escalation_defaults)
+    #: how often a console repeats the sound of an alarm nobody acknowledged
+    repeat_every: Annotated[Duration, Field(ge=timedelta(milliseconds=200), le=timedelta(seconds=30))] = (
+        timedelta(seconds=2)
+    )
+
+    def escalation_delay(self, response: str) -> timedelta:
+        for key, delay in self.escalate_after.items():
+            if key == response:
+                return delay
+        return self.escalate_after.get("default", timedelta(seconds=90))
 
 
 def redact_url(url: str) -> str:
@@ -83,6 +213,10 @@ class ReceiverConfig(_Model):
     store: str = "sqlite:///var/lib/wachter/receiver.db"
     http: Http = Http()
     console: Console = Console()
+    alerting: Alerting = Alerting()
+    #: the centre's plans per response (missing ones: DEFAULT_PLANS); a site's own plan for a
+    #: response replaces the centre's
+    action_plans: dict[ResponseName, list[PlanStep]] = Field(default_factory=dict)
     accounts: list[Account] = Field(default_factory=list)
     mobile: Mobile = Mobile()  # mobile panic buttons (config/mobile.py)
 
@@ -111,6 +245,9 @@ class ReceiverConfig(_Model):
                 raise ValueError(f"mobile person {person.id} has site {person.site!r}, which no account"
                                  " has; use the site of one of the accounts")
         return self
+
+    def centre_plans(self) -> dict[ResponseName, list[PlanStep]]:
+        return {**DEFAULT_PLANS, **self.action_plans}
 
     @property
     def store_kind(self) -> Literal["sqlite", "postgresql"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -168,6 +169,17 @@ class Panel(_Model):
     swinger_limit: Annotated[int, Field(ge=1, le=20)] = 3
     wrong_code_limit: Annotated[int, Field(ge=1, le=20)] = 5
     lockout: Duration = timedelta(minutes=5)
+    # codes checked (scrypt) per minute from every source together; the rest are refused
+    # unchecked, so guessing can neither slow the agent nor outrun the lockout
+    code_checks_per_minute: Annotated[int, Field(ge=1, le=120)] = 12
+    walk_test_limit: Duration = timedelta(minutes=30)  # a walk test ends by itself after this
+
+    @field_validator("walk_test_limit")
+    @classmethod
+    def _walk_test_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(hours=4):
+            raise ValueError("walk_test_limit must lie between 1m and 4h; 30m suits a home")
+        return value
 
 
 class ReceiverPathConfig(_Model):
@@ -197,6 +209,29 @@ class AlarmCentre(_Model):
     evidence_token: SecretStr | None = None
     # Reports sent besides alarms, tamper and faults (which always go); default from the profile.
     also_send: list[Literal["open_close", "bypass", "doorbell"]] = ["open_close", "bypass"]
+    # An encrypted *ACK counts only if its timestamp lies within this of our (NAK-corrected)
+    # clock: a recorded answer replayed later is refused. At least the receiver's own window.
+    answer_window: Duration = timedelta(seconds=60)
+
+    @field_validator("evidence_url")
+    @classmethod
+    def _evidence_over_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+            raise ValueError(
+                "http:// would send the site's upload token and the snapshots in clear; write "
+                "https:// (plain http is only for a receiver on this machine, as in the demo)")
+        return value
+
+    @field_validator("answer_window")
+    @classmethod
+    def _answer_window_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=5) <= value <= timedelta(minutes=10):
+            raise ValueError("answer_window must lie between 5s and 10m; 60s covers the "
+                             "receiver's window (-40 s/+20 s) and the round trip")
+        return value
 
 
 SnapshotTrigger = Literal["burglary", "panic", "tamper", "fire", "doorbell"]
@@ -224,8 +259,19 @@ def parse_mqtt_url(value: object) -> str:
     return value
 
 
+def parse_mqtt_protocol(value: object) -> str:
+    """YAML reads ``5`` as a number and ``3.1.1`` as text; both name an MQTT version."""
+    text = str(value).strip()
+    if text not in ("5", "3.1.1"):
+        raise ValueError(f"{value!r}: write 5 (mosquitto and most brokers) or 3.1.1 (brokers without v5)")
+    return text
+
+
 class Mqtt(_Model):
     url: Annotated[str, BeforeValidator(parse_mqtt_url)] = "mqtt://127.0.0.1:1883"
+    # the version the drivers and the evidence relay speak; 3.1.1 for a broker without MQTT v5
+    # (snapshot metadata then travels in the JPEG, protocol/snapshot.py)
+    protocol: Annotated[Literal["5", "3.1.1"], BeforeValidator(parse_mqtt_protocol)] = "5"
     username: str | None = None
     password_file: Path | None = None
     keepalive: Annotated[int, Field(ge=5, le=600)] = 30
@@ -270,6 +316,15 @@ class Site(_Model):
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _pins(devices: list[Device]) -> list[str]:

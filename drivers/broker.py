@@ -27,6 +27,15 @@ class Broker:
     ca_file: Path | None = None  # None: the system's CAs (mqtts:// only)
     cert_file: Path | None = None  # client certificate, when the broker asks for one
     key_file: Path | None = None
+    protocol: str = "5"  # the site's mqtt.protocol: "5" or "3.1.1"
+
+    @property
+    def v5(self) -> bool:
+        return self.protocol == "5"
+
+    @property
+    def version(self) -> aiomqtt.ProtocolVersion:
+        return aiomqtt.ProtocolVersion.V5 if self.v5 else aiomqtt.ProtocolVersion.V311
 
     @classmethod
     def from_config(cls, mqtt: Mqtt) -> Broker:
@@ -47,6 +56,7 @@ class Broker:
             ca_file=mqtt.ca_file,
             cert_file=mqtt.cert_file,
             key_file=mqtt.key_file,
+            protocol=mqtt.protocol,
         )
 
     def tls_params(self) -> aiomqtt.TLSParameters | None:

@@ -43,6 +43,7 @@ from protocol.mqtt import (
     device_topic,
 )
 from protocol.mqtt_client import bounded, still_wanted
+from protocol.snapshot import with_comment
 
 __all__ = ["CommandHandler", "DeviceLink", "LinkCounters", "Snapshot"]
 
@@ -53,7 +54,8 @@ CommandHandler = Callable[[DeviceCommand], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A JPEG plus the MQTT v5 user properties that say which alarm and frame it belongs to."""
+    """A JPEG plus the metadata that says which alarm and frame it belongs to (MQTT v5 user
+    properties, or a JPEG comment on an MQTT 3.1.1 link)."""
 
     jpeg: bytes
     meta: tuple[tuple[str, str], ...]
@@ -185,7 +187,7 @@ class DeviceLink:
             username=b.username,
             password=b.password,
             identifier=f"wachter-{self.site}-{self.device}"[:64],
-            protocol=aiomqtt.ProtocolVersion.V5,
+            protocol=b.version,
             keepalive=b.keepalive,
             timeout=self.timeout,
             tls_params=b.tls_params(),
@@ -304,15 +306,19 @@ class DeviceLink:
                 await client.publish(self._topic(Channel.EVENT), payload, qos=1)
         while self._snapshots:
             snap = self._snapshots[0]
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.ContentType = "image/jpeg"
-            props.UserProperty = list(snap.meta)
-            await client.publish(self._topic(Channel.SNAPSHOT), snap.jpeg, qos=1, properties=props)
+            if self.broker.v5:
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                props.ContentType = "image/jpeg"
+                props.UserProperty = list(snap.meta)
+                await client.publish(self._topic(Channel.SNAPSHOT), snap.jpeg, qos=1, properties=props)
+            else:  # MQTT 3.1.1 has no properties: the metadata rides in the JPEG
+                await client.publish(self._topic(Channel.SNAPSHOT), with_comment(snap.jpeg, snap.meta),
+                                     qos=1)
             self._snapshots.popleft()
 
     async def _beat(self, client: aiomqtt.Client) -> None:
         while True:
-            still_wanted()
             beat = Heartbeat(device=self.device, uptime_s=round(time.monotonic() - self._started, 3))
             await client.publish(self._topic(Channel.HEARTBEAT), beat.model_dump_json(), qos=0)
+            still_wanted()  # right before the long sleep: the publish may have swallowed a stop
             await asyncio.sleep(self.heartbeat)

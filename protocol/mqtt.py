@@ -17,7 +17,6 @@ __all__ = [
     "ROOT",
     "Availability",
     "Channel",
-    "CommandAck",
     "ContractError",
     "DeviceCommand",
     "DeviceEvent",
@@ -143,12 +142,6 @@ class DeviceCommand(_Payload):
     alarm_id: Annotated[str, Field(max_length=64)] | None = None
 
 
-class CommandAck(_Payload):
-    v: Literal[1] = 1
-    ok: bool
-    detail: str = ""
-
-
 PanelMode = Literal["disarmed", "arming", "armed_home", "armed_away", "armed_night", "pending", "triggered"]
 
 
@@ -161,6 +154,7 @@ class PanelState(_Payload):
     bypassed: list[str] = Field(default_factory=list)
     faults: list[str] = Field(default_factory=list)
     deadline: datetime | None = None  # end of the running exit/entry delay or siren time
+    sounder: bool = False  # the sirens are commanded on (never by a silent alarm)
 
 
 class PanelCommand(_Payload):

@@ -119,7 +119,8 @@ async def api_sites(request: web.Request) -> web.Response:
                 "last_heard": iso(v.last_heard),
                 "last_poll": iso(v.last_poll),
                 "rejections": v.rejections,
-                "open_alarm": v.open_alarm,
+                "open_alarm": v.open_alarms[0][0] if v.open_alarms else None,  # the most urgent
+                "open_alarms": [alarm_id for alarm_id, _ in v.open_alarms],
             }
             for v in views
         ]

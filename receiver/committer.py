@@ -72,7 +72,7 @@ class EventCommitter:
                 batch, self._waiting = self._waiting, []
                 try:
                     results = await self.store.add_many([event for event, _ in batch])
-                except Exception as exc:  # nobody is ACKed; each sender will retransmit
+                except Exception as exc:  # noqa: BLE001 - to every waiter: nobody is ACKed, all retransmit
                     _fail(batch, exc)
                     continue
                 self.commits += 1

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from protocol.durable_sqlite import immediate_async, require
 from receiver.sqlite_file import open_durable, writer_turn
 
 __all__ = ["Database", "SqliteDatabase", "Tx"]
@@ -103,22 +104,23 @@ class SqliteDatabase(Database):
 
     @property
     def conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("Database used outside its async context")
-        return self._db
+        return require(self._db, "Database")
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One writer at a time; everything inside commits together or not at all."""
         async with self._lock:
-            async with self._reads:
-                await self.conn.execute("BEGIN IMMEDIATE")
+            # BEGIN under the reads' lock: no read statement of another task is open across it
+            await self._reads.acquire()
+            begun = False
             try:
-                yield _SqliteTx(self.conn)
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
+                async with immediate_async(self.conn) as conn:
+                    self._reads.release()
+                    begun = True
+                    yield _SqliteTx(conn)
+            finally:
+                if not begun:
+                    self._reads.release()
 
     async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]:
         async with self._reads:

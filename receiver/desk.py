@@ -1,170 +1,64 @@
 """The alarm desk: turns stored events and supervision faults into alarms, and records how
-operators handle them (take, action-plan steps, notes, close) with an audit row per action.
+operators handle them, with a log row and an audit row per action.
 
-One open alarm per site: later alarm events join it and raise its priority; restores and
-other signals join its timeline. Events are read after a stored cursor, so a restart resumes.
+One open alarm per site *and response* (hold-up, fire, burglary, tamper, technical): a fire at
+a home where a panic is open is an alarm of its own, with its own plan, owner and outcome.
+A more urgent event of the same response upgrades the alarm (shown as such); its restores join
+its timeline. Events are read after a stored cursor, so a restart resumes.
+
+The handling itself (ack, take, steps, call outcomes, escalation, close) is the pure core in
+``receiver/handling.py``; this is its shell: load, step, store with log and audit rows in one
+transaction, and wake the core (``tick``) at each alarm's stored deadline.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from config.receiver import PlanStep
-from receiver.alarms import ARM_CODES, CANCEL_CODES, DISARM_CODES, AlarmClass, alarm_class, is_restore
+from config.receiver import Alerting, Contact
+from receiver import handling
+from receiver.action_plan import Step, resolve_plan
+from receiver.alarm_table import (
+    ALARM_COLUMNS,
+    DESK_SCHEMA,
+    Alarm,
+    LogEntry,
+    SiteState,
+    alarm_from_row,
+    migrate,
+)
+from receiver.alarms import (
+    ARM_CODES,
+    CANCEL_CODES,
+    DISARM_CODES,
+    AlarmClass,
+    Response,
+    alarm_class,
+    restore_response,
+)
 from receiver.audit import record
 from receiver.db import Database, Tx
+from receiver.handling import DeskError, Handling, Policy
+from receiver.sitebook import SiteBook, SiteEntry
 from receiver.store import Clock
+from receiver.wording import zone_words
 
 __all__ = ["DESK_SCHEMA", "OUTCOMES", "Alarm", "AlarmDesk", "DeskError", "LogEntry", "SiteState"]
 
-DESK_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alarms (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    site TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    opened_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    first_event INTEGER,
-    owner TEXT,
-    taken_at TEXT,
-    closed_at TEXT,
-    closed_by TEXT,
-    outcome TEXT,
-    restored_at TEXT,
-    cancelled INTEGER NOT NULL DEFAULT 0,
-    steps TEXT NOT NULL DEFAULT '[]'
-);
-CREATE UNIQUE INDEX IF NOT EXISTS alarms_one_open ON alarms(site) WHERE closed_at IS NULL;
-CREATE INDEX IF NOT EXISTS alarms_queue ON alarms(priority, opened_at) WHERE closed_at IS NULL;
-CREATE INDEX IF NOT EXISTS alarms_site ON alarms(site, id);
-CREATE TABLE IF NOT EXISTS alarm_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alarm INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    who TEXT NOT NULL,
-    event INTEGER,
-    text TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS alarm_log_alarm ON alarm_log(alarm, id);
-CREATE TABLE IF NOT EXISTS desk_cursor (name TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
-INSERT INTO desk_cursor (name, event_id) VALUES ('events', 0) ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS site_state (
-    site TEXT PRIMARY KEY, armed TEXT NOT NULL DEFAULT 'unknown', armed_at TEXT, last_event_at TEXT
-);
-CREATE TABLE IF NOT EXISTS conditions (
-    site TEXT NOT NULL, kind TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (site, kind)
-);
-"""
-
-OUTCOMES = ("real", "false", "test", "technical")
+OUTCOMES = tuple(handling.CLOSE_REASONS)
 SYSTEM = "system"
-_ALARM_COLUMNS = (
-    "id, site, priority, title, opened_at, updated_at, first_event, owner, taken_at, closed_at,"
-    " closed_by, outcome, restored_at, cancelled, steps"
-)
-
 
 _CURSOR = "SELECT event_id FROM desk_cursor WHERE name = 'events'"
 _NEW_EVENTS = "SELECT id, site, code, zone, received_at FROM events WHERE id > ? ORDER BY id LIMIT ?"
 _SITES_PER_UPSERT = 200  # 4 parameters each
 
 
-class DeskError(ValueError):
-    """An operator action that the alarm's state does not allow; the text is shown as is."""
-
-
-@dataclass(frozen=True)
-class Alarm:
-    id: int
-    site: str
-    priority: AlarmClass
-    title: str
-    opened_at: datetime
-    updated_at: datetime
-    first_event: int | None
-    owner: str | None
-    taken_at: datetime | None
-    closed_at: datetime | None
-    closed_by: str | None
-    outcome: str | None
-    restored_at: datetime | None
-    cancelled: bool
-    steps_done: tuple[int, ...]
-
-    @property
-    def is_open(self) -> bool:
-        return self.closed_at is None
-
-    def as_json(self) -> dict[str, object]:
-        def iso(t: datetime | None) -> str | None:
-            return t.isoformat() if t else None
-
-        return {
-            "id": self.id,
-            "site": self.site,
-            "priority": int(self.priority),
-            "class": self.priority.name.lower(),
-            "title": self.title,
-            "opened_at": iso(self.opened_at),
-            "updated_at": iso(self.updated_at),
-            "owner": self.owner,
-            "taken_at": iso(self.taken_at),
-            "closed_at": iso(self.closed_at),
-            "closed_by": self.closed_by,
-            "outcome": self.outcome,
-            "restored_at": iso(self.restored_at),
-            "cancelled": self.cancelled,
-            "steps_done": list(self.steps_done),
-        }
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    at: datetime
-    kind: str
-    who: str
-    event: int | None
-    text: str
-
-
-@dataclass(frozen=True)
-class SiteState:
-    """What the events say about a site: armed or not, and when it last reported."""
-
-    site: str
-    armed: str = "unknown"
-    armed_at: datetime | None = None
-    last_event_at: datetime | None = None
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _alarm(r: tuple[Any, ...]) -> Alarm:
-    return Alarm(
-        id=int(r[0]),
-        site=str(r[1]),
-        priority=AlarmClass(int(r[2])),
-        title=str(r[3]),
-        opened_at=datetime.fromisoformat(r[4]),
-        updated_at=datetime.fromisoformat(r[5]),
-        first_event=r[6],
-        owner=r[7],
-        taken_at=_time(r[8]),
-        closed_at=_time(r[9]),
-        closed_by=r[10],
-        outcome=r[11],
-        restored_at=_time(r[12]),
-        cancelled=bool(r[13]),
-        steps_done=tuple(json.loads(r[14])),
-    )
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
 
 
 @dataclass
@@ -173,12 +67,20 @@ class AlarmDesk:
 
     db: Database
     clock: Clock
-    plans: Mapping[str, Sequence[PlanStep]] = field(default_factory=dict)
+    book: SiteBook
+    alerting: Alerting = field(default_factory=Alerting)
     listeners: list[Callable[[int], None]] = field(default_factory=list)
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self.listeners:
             listener(alarm_id)
+
+    async def migrate(self) -> list[str]:
+        """Bring the tables of an earlier version to this one (at start, before ``process``)."""
+        return await migrate(self.db)
+
+    def policy(self, response: Response) -> Policy:
+        return Policy(escalate_after=self.alerting.escalation_delay(response.value))
 
     # -- alarms from events -------------------------------------------------------------
     async def process(self, batch: int = 500) -> list[int]:
@@ -186,7 +88,7 @@ class AlarmDesk:
 
         The new events are read before the write transaction (readers do not block the event
         store's commits); inside it, a site's state is written once per pass and only events
-        that raise an alarm, or that join a site's open alarm, take further statements.
+        that raise an alarm, or that restore an open one, take further statements.
         """
         changed: list[int] = []
         while True:
@@ -222,9 +124,10 @@ class AlarmDesk:
         """Apply events in order, with the same outcome as applying them one by one."""
         if not events:
             return []
-        rows = await tx.all("SELECT site FROM alarms WHERE closed_at IS NULL")
-        open_sites = {str(r[0]) for r in rows}
+        rows = await tx.all("SELECT site, response, priority FROM alarms WHERE closed_at IS NULL")
+        open_now = {(str(r[0]), r[1] or AlarmClass(int(r[2])).response.value) for r in rows}
         states: dict[str, tuple[str | None, str | None, str]] = {}  # site -> armed, armed_at, last
+        entries: dict[str, SiteEntry] = {}
         touched: list[int] = []
         for event_id, site, code, zone, received in events:
             upper = (code or "").upper()
@@ -234,42 +137,23 @@ class AlarmDesk:
                 states[site] = (before[0], before[1], received)
             else:
                 states[site] = (armed, received if armed else None, received)
-            if alarm_class(code) is None and site not in open_sites:
-                continue  # a signal for a site without an open alarm changes no alarm
-            alarm_id = await self._apply(tx, event_id, site, code, zone, received)
-            if alarm_id is not None:
-                open_sites.add(site)
-                touched.append(alarm_id)
+            cls, back = alarm_class(code), restore_response(code)
+            if cls is None and (back is None or (site, back.value) not in open_now):
+                continue  # a signal changes no alarm (the timeline shows it as site context)
+            if site not in entries:
+                entries[site] = await self.book.get(site)
+            what = _what(code, zone, entries[site])
+            at = datetime.fromisoformat(received)
+            if cls is not None:
+                touched.append(await self._raise(tx, site, cls, what, at, event_id))
+                open_now.add((site, cls.response.value))
+            elif back is not None:
+                restored = await self._restore(tx, site, back, what, at, event_id, upper in CANCEL_CODES)
+                touched += [restored] if restored is not None else []
         await self._note_sites(tx, states)
         return touched
 
-    async def _apply(
-        self,
-        tx: Tx,
-        event_id: int,
-        site: str,
-        code: str | None,
-        zone: str | None,
-        received: str,
-    ) -> int | None:
-        cls = alarm_class(code)
-        what = f"{code or '?'}{f' zone {zone}' if zone else ''}"
-        if cls is not None:
-            return await self._raise(tx, site, cls, what, datetime.fromisoformat(received), event_id)
-        current = await self._open_for(site)
-        if current is None:
-            return None
-        kind = "restore" if is_restore(code) else "signal"
-        await self._log(tx, current.id, kind, SYSTEM, what, event_id)
-        if kind == "restore":
-            await tx.execute(
-                "UPDATE alarms SET restored_at = ?, cancelled = CASE WHEN ? = 1 THEN 1 ELSE cancelled END,"
-                " updated_at = ? WHERE id = ?",
-                (received, int((code or "").upper() in CANCEL_CODES), received, current.id),
-            )
-        return current.id
-
-    async def _note_sites(self, tx: Tx, states: Mapping[str, tuple[str | None, str | None, str]]) -> None:
+    async def _note_sites(self, tx: Tx, states: dict[str, tuple[str | None, str | None, str]]) -> None:
         """Each site's last event time, and its arming from its last arm/disarm event (if any)."""
         items = list(states.items())
         for start in range(0, len(items), _SITES_PER_UPSERT):
@@ -286,7 +170,32 @@ class AlarmDesk:
 
     async def site_states(self) -> dict[str, SiteState]:
         rows = await self.db.all("SELECT site, armed, armed_at, last_event_at FROM site_state")
-        return {r[0]: SiteState(r[0], r[1], _time(r[2]), _time(r[3])) for r in rows}
+        return {
+            r[0]: SiteState(
+                r[0],
+                r[1],
+                datetime.fromisoformat(r[2]) if r[2] else None,
+                datetime.fromisoformat(r[3]) if r[3] else None,
+            )
+            for r in rows
+        }
+
+    async def raise_alarm(
+        self,
+        site: str,
+        cls: AlarmClass,
+        what: str,
+        *,
+        event_id: int | None = None,
+        person: Contact | None = None,
+    ) -> int:
+        """Open (or join) the site's alarm of this class's response from outside the event
+        stream, e.g. a mobile panic button's press; ``person`` is who raised it: a call step
+        for ``person`` calls their numbers."""
+        async with self.db.transaction() as tx:
+            alarm_id = await self._raise(tx, site, cls, what, self.clock(), event_id, person)
+        self._changed(alarm_id)
+        return alarm_id
 
     async def _raise(
         self,
@@ -296,40 +205,88 @@ class AlarmDesk:
         what: str,
         at: datetime,
         event_id: int | None,
+        person: Contact | None = None,
     ) -> int:
-        current = await self._open_for(site)
+        current = await self._open_for(tx, site, cls.response)
         title = f"{cls.label}: {what}"
         if current is None:
-            row = await tx.one(
-                "INSERT INTO alarms (site, priority, title, opened_at, updated_at, first_event)"
-                " VALUES (?,?,?,?,?,?) RETURNING id",
-                (site, int(cls), title, at.isoformat(), at.isoformat(), event_id),
+            return await self._open(tx, site, cls, title, at, event_id, person)
+        if cls < current.priority:
+            text = f"upgraded from {current.priority.label} to {cls.label}: {what}"
+            await tx.execute(
+                "UPDATE alarms SET priority = ?, title = ?, upgraded_at = ?, restored_at = NULL,"
+                " updated_at = ? WHERE id = ?",
+                (int(cls), title, at.isoformat(), at.isoformat(), current.id),
             )
-            alarm_id = int(row[0]) if row else 0
-            await self._log(tx, alarm_id, "opened", SYSTEM, title, event_id)
-            await record(tx, self.clock(), SYSTEM, "alarm_opened", f"alarm:{alarm_id}", f"{site} {title}")
-            return alarm_id
-        escalate = cls < current.priority
-        await tx.execute(
-            "UPDATE alarms SET priority = ?, title = ?, restored_at = NULL, updated_at = ? WHERE id = ?",
+            await self._log(tx, current.id, "upgrade", SYSTEM, text, event_id)
+            await record(tx, self.clock(), SYSTEM, "alarm_upgraded", f"alarm:{current.id}", text)
+        else:
+            await tx.execute(
+                "UPDATE alarms SET restored_at = NULL, updated_at = ? WHERE id = ?",
+                (at.isoformat(), current.id),
+            )
+            await self._log(tx, current.id, "alarm", SYSTEM, title, event_id)
+        return current.id
+
+    async def _open(
+        self,
+        tx: Tx,
+        site: str,
+        cls: AlarmClass,
+        title: str,
+        at: datetime,
+        event_id: int | None,
+        person: Contact | None,
+    ) -> int:
+        entry = await self.book.get(site)
+        plan = resolve_plan(await self.book.plan(site, cls.response.value), entry.contacts, person)
+        due = handling.next_deadline(plan, self.policy(cls.response), Handling(opened_at=at))
+        row = await tx.one(
+            "INSERT INTO alarms (site, priority, title, opened_at, updated_at, first_event, response,"
+            " opened_as, person, due_at, plan, steps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
             (
-                int(min(cls, current.priority)),
-                title if escalate else current.title,
+                site,
+                int(cls),
+                title,
                 at.isoformat(),
-                current.id,
+                at.isoformat(),
+                event_id,
+                cls.response.value,
+                int(cls),
+                person.model_dump_json() if person else None,
+                _iso(due),
+                json.dumps([s.as_json() for s in plan]),
+                json.dumps({"steps": []}),
             ),
         )
-        await self._log(tx, current.id, "alarm", SYSTEM, title, event_id)
+        alarm_id = int(row[0]) if row else 0
+        await self._log(tx, alarm_id, "opened", SYSTEM, title, event_id)
+        await record(tx, self.clock(), SYSTEM, "alarm_opened", f"alarm:{alarm_id}", f"{site} {title}")
+        return alarm_id
+
+    async def _restore(
+        self,
+        tx: Tx,
+        site: str,
+        response: Response,
+        what: str,
+        at: datetime,
+        event_id: int | None,
+        cancel: bool,
+    ) -> int | None:
+        current = await self._open_for(tx, site, response)
+        if current is None:
+            return None
+        await self._log(tx, current.id, "restore", SYSTEM, what, event_id)
+        await tx.execute(
+            "UPDATE alarms SET restored_at = ?, cancelled = CASE WHEN ? = 1 THEN 1 ELSE cancelled END,"
+            " updated_at = ? WHERE id = ?",
+            (at.isoformat(), int(cancel), at.isoformat(), current.id),
+        )
         return current.id
 
     async def _log(
-        self,
-        tx: Tx,
-        alarm_id: int,
-        kind: str,
-        who: str,
-        text: str,
-        event_id: int | None = None,
+        self, tx: Tx, alarm_id: int, kind: str, who: str, text: str, event_id: int | None = None
     ) -> None:
         await tx.execute(
             "INSERT INTO alarm_log (alarm, at, kind, who, event, text) VALUES (?,?,?,?,?,?)",
@@ -359,164 +316,195 @@ class AlarmDesk:
             )
             if removed != 1:
                 return None
-            current = await self._open_for(site)
-            if current is None:
-                return None
-            await self._log(tx, current.id, "restore", SYSTEM, text)
-            await tx.execute(
-                "UPDATE alarms SET restored_at = ?, updated_at = ? WHERE id = ?",
-                (now.isoformat(), now.isoformat(), current.id),
-            )
-        self._changed(current.id)
-        return current.id
+            alarm_id = await self._restore(tx, site, kind.response, text, now, None, cancel=False)
+        if alarm_id is not None:
+            self._changed(alarm_id)
+        return alarm_id
 
     async def conditions(self) -> set[tuple[str, AlarmClass]]:
         rows = await self.db.all("SELECT site, kind FROM conditions")
         return {(str(site), AlarmClass[str(kind)]) for site, kind in rows}
 
     # -- reading ------------------------------------------------------------------------
-    async def _open_for(self, site: str) -> Alarm | None:
-        row = await self.db.one(
-            f"SELECT {_ALARM_COLUMNS} FROM alarms WHERE site = ? AND closed_at IS NULL",  # noqa: S608
-            (site,),
+    async def _open_for(self, tx: Tx, site: str, response: Response) -> Alarm | None:
+        row = await tx.one(
+            f"SELECT {ALARM_COLUMNS} FROM alarms WHERE site = ? AND response = ? AND closed_at IS NULL",  # noqa: S608
+            (site, response.value),
         )
-        return _alarm(row) if row else None
+        return alarm_from_row(row) if row else None
 
     async def queue(self) -> list[Alarm]:
         """Open alarms, most urgent first, then oldest first."""
         rows = await self.db.all(
-            f"SELECT {_ALARM_COLUMNS} FROM alarms WHERE closed_at IS NULL"  # noqa: S608
+            f"SELECT {ALARM_COLUMNS} FROM alarms WHERE closed_at IS NULL"  # noqa: S608
             " ORDER BY priority, opened_at, id"
         )
-        return [_alarm(r) for r in rows]
+        return [alarm_from_row(r) for r in rows]
+
+    async def open_at(self, site: str) -> list[Alarm]:
+        """A site's open alarms, most urgent first."""
+        rows = await self.db.all(
+            f"SELECT {ALARM_COLUMNS} FROM alarms WHERE site = ? AND closed_at IS NULL"  # noqa: S608
+            " ORDER BY priority, opened_at, id",
+            (site,),
+        )
+        return [alarm_from_row(r) for r in rows]
 
     async def alarm(self, alarm_id: int) -> Alarm | None:
-        row = await self.db.one(f"SELECT {_ALARM_COLUMNS} FROM alarms WHERE id = ?", (alarm_id,))  # noqa: S608
-        return _alarm(row) if row else None
+        row = await self.db.one(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ?", (alarm_id,))  # noqa: S608
+        return alarm_from_row(row) if row else None
 
     async def alarms_between(self, site: str, start: datetime, end: datetime) -> list[Alarm]:
         rows = await self.db.all(
-            f"SELECT {_ALARM_COLUMNS} FROM alarms WHERE site = ? AND opened_at >= ? AND opened_at < ?"  # noqa: S608
+            f"SELECT {ALARM_COLUMNS} FROM alarms WHERE site = ? AND opened_at >= ? AND opened_at < ?"  # noqa: S608
             " ORDER BY id",
             (site, start.isoformat(), end.isoformat()),
         )
-        return [_alarm(r) for r in rows]
+        return [alarm_from_row(r) for r in rows]
 
     async def recent(self, site: str | None = None, limit: int = 50) -> list[Alarm]:
         where, args = ("WHERE site = ?", [site]) if site else ("", [])
         rows = await self.db.all(
-            f"SELECT {_ALARM_COLUMNS} FROM alarms {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
+            f"SELECT {ALARM_COLUMNS} FROM alarms {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
             (*args, limit),
         )
-        return [_alarm(r) for r in rows]
+        return [alarm_from_row(r) for r in rows]
 
     async def log(self, alarm_id: int) -> list[LogEntry]:
         rows = await self.db.all(
-            "SELECT at, kind, who, event, text FROM alarm_log WHERE alarm = ? ORDER BY id", (alarm_id,)
+            "SELECT id, at, kind, who, event, text FROM alarm_log WHERE alarm = ? ORDER BY id", (alarm_id,)
         )
-        return [LogEntry(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+        return [LogEntry(int(r[0]), datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
-    def plan(self, site: str) -> Sequence[PlanStep]:
-        return self.plans.get(site, ())
+    async def plan(self, alarm: Alarm) -> tuple[Step, ...]:
+        """The alarm's plan: as copied when it opened (earlier versions: the site's plan now)."""
+        if alarm.plan is not None:
+            return alarm.plan
+        entry = await self.book.get(alarm.site)
+        return resolve_plan(
+            await self.book.plan(alarm.site, alarm.response.value), entry.contacts, alarm.person
+        )
 
     # -- operator actions ---------------------------------------------------------------
-    async def _open_alarm(self, alarm_id: int) -> Alarm:
-        alarm = await self.alarm(alarm_id)
-        if alarm is None:
-            raise DeskError(f"there is no alarm {alarm_id}")
-        if not alarm.is_open:
-            raise DeskError(f"alarm {alarm_id} is already closed")
+    async def _handle(self, alarm_id: int, event: handling.Input) -> Alarm:
+        """One input through the core; its state, log and audit rows commit together. The
+        alarm is read inside the write transaction (one writer at a time, across receiver
+        processes too), so of two operators who take an alarm at once one gets it and the
+        other is told who has it."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            row = await tx.one(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ?", (alarm_id,))  # noqa: S608
+            if row is None:
+                raise DeskError(f"there is no alarm {alarm_id}")
+            alarm = alarm_from_row(row)
+            if not alarm.is_open and not isinstance(event, handling.Tick):
+                raise DeskError(f"alarm {alarm_id} is already closed")
+            plan = await self.plan(alarm)
+            policy = self.policy(alarm.response)
+            state, actions = handling.step(plan, policy, alarm.handling, event, now)
+            due = handling.next_deadline(plan, policy, state)
+            if actions:
+                await self._store(tx, alarm, plan, state, actions, due)
+            elif due != alarm.due_at:  # a deadline with nothing left to do: never wake for it again
+                await tx.execute("UPDATE alarms SET due_at = ? WHERE id = ?", (_iso(due), alarm.id))
+        if actions:
+            self._changed(alarm_id)
+            return await self.alarm(alarm_id) or alarm
         return alarm
 
-    async def _owned(self, alarm_id: int, user: str) -> Alarm:
-        alarm = await self._open_alarm(alarm_id)
-        if alarm.owner != user:
-            who = f"by {alarm.owner}" if alarm.owner else "by nobody"
-            raise DeskError(f"alarm {alarm_id} is taken {who}; take it first")
-        return alarm
+    async def _store(
+        self,
+        tx: Tx,
+        alarm: Alarm,
+        plan: Sequence[Step],
+        state: Handling,
+        actions: Sequence[handling.Action],
+        due: datetime | None,
+    ) -> None:
+        now = self.clock()
+        steps = {
+            "steps": [s.as_json() for s in state.steps],
+            "verdict_at": _iso(state.verdict_at),
+            "verdict_why": state.verdict_why,
+        }
+        await tx.execute(
+            "UPDATE alarms SET owner = ?, taken_at = ?, acked_at = ?, acked_by = ?, escalated_at = ?,"
+            " verdict = ?, steps = ?, closed_at = ?, closed_by = ?, outcome = ?, reason = ?, due_at = ?,"
+            " plan = ?, updated_at = ? WHERE id = ?",
+            (
+                state.owner,
+                _iso(state.taken_at),
+                _iso(state.acked_at),
+                state.acked_by,
+                _iso(state.escalated_at),
+                state.verdict,
+                json.dumps(steps),
+                _iso(state.closed_at),
+                state.closed_by,
+                state.outcome,
+                state.reason,
+                _iso(due),
+                json.dumps([s.as_json() for s in plan]),
+                now.isoformat(),
+                alarm.id,
+            ),
+        )
+        for action in actions:
+            if isinstance(action, handling.Log):
+                await self._log(tx, alarm.id, action.kind, action.who, action.text)
+            elif isinstance(action, handling.Audit):
+                await record(tx, now, action.who, action.action, f"alarm:{alarm.id}", action.detail)
+
+    async def ack(self, alarm_id: int, user: str) -> Alarm:
+        return await self._handle(alarm_id, handling.Ack(user))
 
     async def take(self, alarm_id: int, user: str, *, override: bool = False) -> Alarm:
-        """Ownership is exclusive; a supervisor may take over (``override``).
-
-        The owner is read inside the write transaction (one writer at a time, across receiver
-        processes too), so of two operators who take the same alarm at the same moment one
-        gets it and the other is told who has it.
-        """
-        alarm = await self._open_alarm(alarm_id)
-        if alarm.owner == user:
-            return alarm
-        now = self.clock()
-        async with self.db.transaction() as tx:
-            row = await tx.one("SELECT owner, closed_at FROM alarms WHERE id = ?", (alarm_id,))
-            owner, closed = (row[0], row[1]) if row else (None, None)
-            if closed is not None:
-                raise DeskError(f"alarm {alarm_id} is already closed")
-            if owner == user:
-                return alarm
-            if owner and not override:
-                raise DeskError(f"alarm {alarm_id} is already taken by {owner}")
-            await tx.execute(
-                "UPDATE alarms SET owner = ?, taken_at = COALESCE(taken_at, ?), updated_at = ? WHERE id = ?",
-                (user, now.isoformat(), now.isoformat(), alarm_id),
-            )
-            text = f"taken over from {owner}" if owner else "taken"
-            await self._log(tx, alarm_id, "take", user, text)
-            await record(tx, now, user, "take", f"alarm:{alarm_id}", text)
-        self._changed(alarm_id)
-        return await self._open_alarm(alarm_id)
+        """Ownership is exclusive; a supervisor may take over (``override``). Taking acknowledges."""
+        return await self._handle(alarm_id, handling.Take(user, override))
 
     async def check_step(self, alarm_id: int, user: str, step: int) -> Alarm:
-        alarm = await self._owned(alarm_id, user)
-        plan = self.plan(alarm.site)
-        if not 0 <= step < len(plan):
-            raise DeskError(f"the action plan of {alarm.site} has no step {step + 1}")
-        if step in alarm.steps_done:
-            return alarm
-        done = sorted({*alarm.steps_done, step})
-        now = self.clock()
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE alarms SET steps = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(done), now.isoformat(), alarm_id),
-            )
-            text = f"step {step + 1} done: {plan[step].text}"
-            await self._log(tx, alarm_id, "step", user, text)
-            await record(tx, now, user, "step", f"alarm:{alarm_id}", text)
-        self._changed(alarm_id)
-        return await self._open_alarm(alarm_id)
+        return await self._handle(alarm_id, handling.Done(user, step))
+
+    async def skip_step(self, alarm_id: int, user: str, step: int, reason: str) -> Alarm:
+        return await self._handle(alarm_id, handling.Skip(user, step, reason))
+
+    async def call_outcome(self, alarm_id: int, user: str, step: int, callee: int, outcome: str) -> Alarm:
+        return await self._handle(alarm_id, handling.Called(user, step, callee, outcome))
+
+    async def hand_over(self, alarm_id: int, user: str, to: str) -> Alarm:
+        return await self._handle(alarm_id, handling.HandOver(user, to))
+
+    async def close(self, alarm_id: int, user: str, outcome: str, reason: str) -> Alarm:
+        """Only the owner closes, with an outcome and its reason code, after every required step."""
+        return await self._handle(alarm_id, handling.Close(user, outcome, reason))
+
+    async def tick(self) -> list[int]:
+        """Wake every open alarm whose stored deadline has passed; returns those that changed."""
+        rows = await self.db.all(
+            "SELECT id FROM alarms WHERE closed_at IS NULL AND due_at IS NOT NULL AND due_at <= ?",
+            (self.clock().isoformat(),),
+        )
+        changed = []
+        for (alarm_id,) in rows:
+            before = await self.alarm(int(alarm_id))
+            after = await self._handle(int(alarm_id), handling.Tick())
+            if before is None or after.updated_at != before.updated_at:
+                changed.append(int(alarm_id))
+        return changed
 
     async def note(self, alarm_id: int, user: str, text: str) -> None:
         text = text.strip()[:2000]
         if not text:
             raise DeskError("an empty note was not saved")
-        alarm = await self.alarm(alarm_id)
-        if alarm is None:
+        if await self.alarm(alarm_id) is None:
             raise DeskError(f"there is no alarm {alarm_id}")
-        now = self.clock()
         async with self.db.transaction() as tx:
             await self._log(tx, alarm_id, "note", user, text)
-            await record(tx, now, user, "note", f"alarm:{alarm_id}", text)
+            await record(tx, self.clock(), user, "note", f"alarm:{alarm_id}", text)
         self._changed(alarm_id)
 
-    async def close(self, alarm_id: int, user: str, outcome: str) -> Alarm:
-        """Only the owner closes, with an outcome, after every required plan step."""
-        if outcome not in OUTCOMES:
-            raise DeskError(f"outcome must be one of {', '.join(OUTCOMES)}")
-        alarm = await self._owned(alarm_id, user)
-        missing = [
-            i + 1 for i, s in enumerate(self.plan(alarm.site)) if s.required and i not in alarm.steps_done
-        ]
-        if missing:
-            raise DeskError(f"required steps not done yet: {', '.join(map(str, missing))}")
-        now = self.clock()
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE alarms SET closed_at = ?, closed_by = ?, outcome = ?, updated_at = ? WHERE id = ?",
-                (now.isoformat(), user, outcome, now.isoformat(), alarm_id),
-            )
-            await self._log(tx, alarm_id, "close", user, f"closed as {outcome}")
-            await record(tx, now, user, "close", f"alarm:{alarm_id}", outcome)
-        self._changed(alarm_id)
-        closed = await self.alarm(alarm_id)
-        assert closed is not None
-        return closed
+
+def _what(code: str | None, zone: str | None, entry: SiteEntry) -> str:
+    """ "BA zone 13 Bedroom window (bedroom, first floor)": code, zone number and its name."""
+    where = zone_words(zone, entry.zone(zone))
+    return f"{code or '?'}{f' {where}' if where else ''}"

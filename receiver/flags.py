@@ -8,6 +8,8 @@ flag and the account but never repeat a key.
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +18,8 @@ from config.receiver import Account, ReceiverConfig
 from config.types import parse_endpoint, parse_key_spec
 
 __all__ = ["FlagError", "add_receiver_flags", "config_from_flags", "parse_account"]
+
+log = logging.getLogger(__name__)
 
 
 class FlagError(ValueError):
@@ -27,19 +31,31 @@ def add_receiver_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", action="append", default=[], metavar="tcp|udp://HOST:PORT",
                         help="DC-09 listener, repeatable; replaces the config's list")
     parser.add_argument("--account", action="append", default=[],
-                        metavar="ACCOUNT[:ascii:KEY|:hex:KEY]",
-                        help="accepted account, repeatable; site id site-<account>")
+                        metavar="ACCOUNT[:file:PATH]",
+                        help="accepted account, repeatable; site id site-<account>; its key from a "
+                             "file (hex:... or ascii:..., as `wachter keys dc09 --out` writes it). "
+                             "ACCOUNT:hex:KEY and ACCOUNT:ascii:KEY still work, but `ps` shows them")
     parser.add_argument("--store", metavar="URL", help="event store: sqlite:///PATH or postgresql://...")
     parser.add_argument("--http-port", type=int, metavar="N", help="console/API port (0: any free)")
 
 
 def parse_account(value: str) -> Account:
-    """``ACCOUNT``, ``ACCOUNT:ascii:KEY`` or ``ACCOUNT:hex:KEY`` -> an account of site ``site-<account>``."""
+    """``ACCOUNT``, ``ACCOUNT:file:PATH`` (or, visible in ``ps``, ``ACCOUNT:ascii:KEY`` /
+    ``ACCOUNT:hex:KEY``) -> an account of site ``site-<account>``."""
     number, _, spec = value.partition(":")
     if not number or any(c not in "0123456789abcdefABCDEF" for c in number) or len(number) > 16:
         # the account is the part before the first ':'; the key is never shown
         raise FlagError(f"--account {number!r}...: the account is 1 to 16 hex digits, "
-                        "written ACCOUNT, ACCOUNT:ascii:KEY or ACCOUNT:hex:KEY")
+                        "written ACCOUNT or ACCOUNT:file:PATH")
+    if spec.startswith("file:"):
+        path = spec.removeprefix("file:")
+        try:
+            spec = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise FlagError(f"--account {number}: cannot read the key file {path}: {exc.strerror}") from None
+    elif spec:
+        log.warning("--account %s: a key on the command line is visible to every user (ps); "
+                    "write it to a file (0600) and give ACCOUNT:file:PATH", number)
     try:
         key = parse_key_spec(spec) if spec else None
     except ValueError as exc:

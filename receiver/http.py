@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from receiver import api
-from receiver.console import admin, alarm_view, login, queue, report, sites
+from receiver.console import admin, admin_book, alarm_view, alerts, handover, login, queue, report, sites
 from receiver.console.context import CENTRE, Centre
 from receiver.gate import gate
 
@@ -25,7 +25,7 @@ def make_app(centre: Centre, extensions: Sequence[Callable[[web.Application], No
     """``extensions`` add their own routes (the mobile panic button: ``receiver.mobile.install``)."""
     app = web.Application(middlewares=[gate], client_max_size=3 * 1024 * 1024)
     app[CENTRE] = centre
-    for module in (login, queue, alarm_view, sites, report, admin, api):
+    for module in (login, queue, alerts, alarm_view, sites, report, handover, admin, admin_book, api):
         app.router.add_routes(module.routes)
     for extend in extensions:
         extend(app)

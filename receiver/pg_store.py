@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from protocol.durable_sqlite import require
 from receiver.pg_db import POOL_SIZE, create_schema, pg_query
 from receiver.pg_notify import EVENTS_CHANNEL, Subscription, new_origin
 from receiver.store import (
@@ -80,9 +81,7 @@ class PgEventStore(EventStore):
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("EventStore used outside its async context")
-        return self._pool
+        return require(self._pool, "EventStore")
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
         now = self.clock()

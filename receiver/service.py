@@ -13,11 +13,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from config.receiver import ReceiverConfig, redact_url
+from config.receiver import DEFAULT_PLANS, ReceiverConfig, redact_url
 from protocol.sdnotify import watchdog_loop
 from receiver.audit import AUDIT_SCHEMA, AuditLog
 from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
-from receiver.console.context import Centre
+from receiver.console.context import AlarmSection, Centre
 from receiver.console.live import Bulletin
 from receiver.db import Database, SqliteDatabase
 from receiver.desk import DESK_SCHEMA, AlarmDesk
@@ -32,13 +32,16 @@ from receiver.mobile.service import MobileService
 from receiver.pg_db import PgDatabase
 from receiver.pg_notify import NoticeRelay
 from receiver.pg_store import PgEventStore
+from receiver.shift import SHIFT_SCHEMA, Presence, ShiftLog
+from receiver.sitebook import SITEBOOK_SCHEMA, SiteBook
 from receiver.sqlite_store import SqliteEventStore
 from receiver.store import Clock, EventStore, utcnow
 from receiver.supervision import LinkBook, SiteWatch
 
 __all__ = ["SCHEMAS", "Receiver", "open_storage", "run_receiver"]
 
-SCHEMAS = (DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA, LINKS_SCHEMA, MOBILE_SCHEMA)
+SCHEMAS = (DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA, LINKS_SCHEMA, SITEBOOK_SCHEMA,
+           SHIFT_SCHEMA, MOBILE_SCHEMA)
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +72,13 @@ class Receiver:
         self.config = config
         self.clock = clock
         self.store, self.db = open_storage(config, clock)
-        self.desk = AlarmDesk(self.db, clock, {a.site: a.action_plan for a in config.accounts})
+        self.book = SiteBook(self.db, clock, DEFAULT_PLANS)
+        self.desk = AlarmDesk(self.db, clock, self.book, config.alerting)
         self.accounts = Accounts(self.db, clock, config.console.session_ttl)
         self.handler = FrameHandler(config.accounts, self.store, LinkBook(self.db), clock)
         self.watch = SiteWatch(config.accounts, self.handler.links, self.desk, clock())
         self.bulletin = Bulletin()
+        self.alarm_sections: list[AlarmSection] = []  # extra alarm-page sections (mobile)
         shared = config.store_kind == "postgresql"
         self.relay = NoticeRelay(config.store, self.bulletin) if shared else None
         self._storage = contextlib.AsyncExitStack()
@@ -95,7 +100,9 @@ class Receiver:
             evidence=EvidenceStore(self.db, self.clock), handler=self.handler,
             sites={a.site: a for a in self.config.accounts}, bulletin=self.bulletin,
             limiter=LoginLimiter(self.db, self.clock, console.login_attempts, console.login_window),
-            clock=self.clock, secure_cookies=console.secure_cookies,
+            clock=self.clock, secure_cookies=console.secure_cookies, book=self.book,
+            presence=Presence(self.db, self.clock), shift_log=ShiftLog(self.db, self.clock),
+            alarm_sections=self.alarm_sections,
         )
 
     async def __aenter__(self) -> Receiver:
@@ -106,6 +113,10 @@ class Receiver:
             if self.relay is not None:
                 await self._storage.enter_async_context(self.relay)
             self.store.on_added(lambda _id: self._wake.set())
+            added = await self.desk.migrate()
+            if added:
+                log.warning("alarms table migrated: added %s", ", ".join(added))
+            await self.book.import_config(self.config)
             self.desk.listeners.append(lambda alarm_id: self.bulletin.publish({"alarm": alarm_id}))
             await self.watch.load()
             await self.desk.process()
@@ -150,6 +161,10 @@ class Receiver:
                     await self.watch.tick(self.clock())
                 except Exception:
                     log.exception("supervision check failed; retrying on the next tick")
+                try:
+                    await self.desk.tick()  # escalations and call-back deadlines
+                except Exception:
+                    log.exception("alarm deadlines failed; retrying on the next tick")
             if self._wake.is_set():
                 await asyncio.sleep(DESK_PACE)
 

@@ -13,17 +13,17 @@ so a slow query never stalls the listeners.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from protocol.durable_sqlite import immediate, require
 from receiver.sqlite_file import open_durable, open_writer, writer_turn
 from receiver.store import (
     DEDUP_WINDOW,
@@ -49,18 +49,6 @@ log = logging.getLogger(__name__)
 #: keys kept at most (about 300 bytes each): a day of a large centre's traffic
 MAX_RECENT = 1_000_000
 _ROWS = "SELECT id, dedup, received_at FROM events WHERE id > ?"
-
-
-@contextlib.contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction on an autocommit connection: all of it commits, or none of it."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 class RecentEvents:
@@ -129,7 +117,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     (count,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
     log.warning("rebuilding the events table without its unique dedup key (%d events, once)", count)
     columns = f"id, {INSERT_COLUMNS}"
-    with _immediate(conn):
+    with immediate(conn):
         conn.execute(EVENTS_TABLE.replace("CREATE TABLE IF NOT EXISTS events (", "CREATE TABLE events_new ("))
         conn.execute(f"INSERT INTO events_new ({columns}) SELECT {columns} FROM events ORDER BY id")  # noqa: S608
         conn.execute("DROP TABLE events")
@@ -172,19 +160,16 @@ class SqliteEventStore(EventStore):
 
     @property
     def db(self) -> aiosqlite.Connection:
-        if self._reader is None:
-            raise RuntimeError("EventStore used outside its async context")
-        return self._reader
+        return require(self._reader, "EventStore")
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
-        if self._writer is None:
-            raise RuntimeError("EventStore used outside its async context")
+        writer = require(self._writer, "EventStore")
         now = self.clock()
         received = now.isoformat()
         rows = [event.values(received) for event in events]
         dedups = [str(row[-1]) for row in rows]  # the dedup column comes last
         async with self.writer_turn:  # free unless a console transaction is open: no wait
-            inserted, earlier = self._commit(self._writer, rows, dedups, now.timestamp())
+            inserted, earlier = self._commit(writer, rows, dedups, now.timestamp())
         for event_id in sorted(inserted.values()):
             self.notify_added(event_id)
         return outcomes(dedups, inserted, earlier)
@@ -194,7 +179,7 @@ class SqliteEventStore(EventStore):
         """One transaction: catch up with other writers, drop duplicates, insert the rest."""
         recent = self._recent
         inserted: dict[str, int] = {}
-        with _immediate(conn):
+        with immediate(conn):
             recent.catch_up(conn)
             earlier = recent.earlier(dedups, now)
             for chunk in batches(fresh(dedups, earlier)):

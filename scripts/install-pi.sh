@@ -210,6 +210,20 @@ units() {
   fi
 }
 
+verdict() {
+  step "is the site ready? (wachter check /etc/wachter/site.yaml)"
+  if [ "$DRY_RUN" = 1 ] || [ ! -x "$WACHTER" ]; then
+    note "run: wachter check /etc/wachter/site.yaml"
+    return
+  fi
+  # the example's DC-09 key and PINs are public: the agent refuses them until they are replaced
+  if "$WACHTER" check "$ETC/site.yaml"; then
+    note "the site is ready to start"
+  else
+    note "NOT READY: the agent will refuse to start until /etc/wachter/site.yaml is fixed as listed above"
+  fi
+}
+
 main() {
   if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
     echo "run as root (sudo), or use --dry-run / --root DIR" >&2
@@ -222,6 +236,7 @@ main() {
   config_and_state
   keys
   units
+  verdict
   step "done"
 }
 

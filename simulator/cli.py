@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,9 +86,24 @@ def cmd_sim_panel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_logging(args: argparse.Namespace) -> None:
+    """A scenario run prints its report; the components' logs go to a file (--log), to the
+    terminal (-v), or nowhere."""
+    handlers: list[logging.Handler] = []
+    if args.log:
+        handlers.append(logging.FileHandler(args.log, encoding="utf-8"))
+    if args.show_logs or args.verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    if not handlers:
+        handlers.append(logging.NullHandler())
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, force=True,
+                        handlers=handlers, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def cmd_sim_run(args: argparse.Namespace) -> int:
     from simulator.suite import run_files, system_from_args
 
+    _scenario_logging(args)
     try:
         system = system_from_args(args)
     except (OSError, ValueError, KeyError) as exc:
@@ -146,4 +162,7 @@ def _run_parser(verbs: Any) -> None:
     r.add_argument("--receiver", help="the running receiver's URL, e.g. http://127.0.0.1:8080")
     r.add_argument("--token-file", help="API token file, or the demo's credentials.json")
     r.add_argument("--state-dir", help="--demo: the demo's state dir (for credentials.json)")
+    r.add_argument("-v", "--show-logs", action="store_true", dest="show_logs",
+                   help="print every component's log on the terminal too (default: the report only)")
+    r.add_argument("--log", metavar="FILE", help="write every component's log to FILE")
     r.set_defaults(func=cmd_sim_run)

@@ -35,6 +35,7 @@ class NetProxy:
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._closing = False
 
     @property
     def mode(self) -> Mode:
@@ -54,6 +55,7 @@ class NetProxy:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):
@@ -83,6 +85,11 @@ class NetProxy:
             await self._serve(reader, writer)
         except (OSError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # our own close: end quietly (asyncio's stream callback would log a cancelled
+            # connection task as an error with a traceback); anyone else's cancel goes on
+            if not self._closing:
+                raise
         finally:
             self._writers.discard(writer)
             self._conns.discard(task)

@@ -3,6 +3,10 @@
 Left: the home (a button for every action of every device, the panel with its keypad); middle:
 what travels on MQTT; right: the alarm centre's view, fetched server-side from the receiver's
 JSON API with the demo's API token, so the token never reaches the browser.
+
+Only the page itself may use it: a request must name this server in ``Host`` (a DNS-rebound
+name is refused), and a POST must come from the page's own origin (``Origin``,
+``Sec-Fetch-Site``) as JSON, which a form or a "simple" cross-site request cannot send.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +94,7 @@ class SimulatorPage:
     async def __aenter__(self) -> Self:
         await self.remote.__aenter__()
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
-        app = web.Application()
+        app = web.Application(middlewares=[self._same_origin])
         app.router.add_get("/", self._page)
         app.router.add_get("/api/state", self._state)
         app.router.add_post("/api/act", self._act)
@@ -117,6 +122,21 @@ class SimulatorPage:
         if self._http is not None:
             await self._http.close()
         await self.remote.__aexit__(exc_type, exc, tb)
+
+    @web.middleware
+    async def _same_origin(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        refused = _foreign(request, self._hosts())
+        if refused:
+            log.warning("simulator page: %s %s refused: %s", request.method, request.path, refused)
+            return web.json_response({"error": refused}, status=403)
+        return await handler(request)
+
+    def _hosts(self) -> set[str] | None:
+        """The Host headers this page answers to (None: any, when it listens on every address)."""
+        if self.host in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+            return None
+        names = {self.host} | (_LOOPBACK if self.host in _LOOPBACK else set())
+        return {f"{name}:{self.port}" for name in names}
 
     async def _page(self, request: web.Request) -> web.Response:
         return web.Response(text=PAGE.read_text(encoding="utf-8"), content_type="text/html")
@@ -183,3 +203,25 @@ class SimulatorPage:
             return web.json_response({"error": str(exc)[:300]}, status=400)
         await self.remote.command(command)
         return web.json_response({"ok": True})
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _foreign(request: web.Request, hosts: set[str] | None) -> str:
+    """Why a request does not come from the page itself ("" when it does)."""
+    if hosts is not None and request.host not in hosts:
+        return "unknown Host"
+    if request.method in ("GET", "HEAD"):
+        return ""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"http://{request.host}":
+        return "cross-origin request"
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return "cross-site request"
+    if request.content_type != "application/json":
+        return "JSON only"
+    return ""

@@ -11,7 +11,7 @@ from pathlib import Path
 from config.loader import ConfigError
 from simulator.runner import Outcome, RemoteSystem, run_local, run_remote
 from simulator.scenario import Scenario, load_scenario
-from simulator.target import read_token
+from simulator.target import default_state_dir, read_token
 
 __all__ = ["run_files", "system_from_args"]
 
@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 def system_from_args(args: argparse.Namespace) -> RemoteSystem | None:
     """None: a fresh in-process stack per scenario. Otherwise the running system to use."""
     if args.demo:
-        from wachter.demo import default_state_dir
-
         state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
         token_file = Path(args.token_file) if args.token_file else state_dir / "credentials.json"
         receiver = args.receiver or "http://127.0.0.1:8080"
@@ -66,4 +64,6 @@ async def run_files(paths: list[Path], system: RemoteSystem | None) -> int:
 def _summary(outcomes: list[Outcome], elapsed: float) -> int:
     failed = [o for o in outcomes if not o.ok]
     print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed in {elapsed:.1f}s")
+    if failed:
+        print("the components' logs: run again with -v, or with --log FILE")
     return 1 if failed else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from simulator.devices import SimAction
 from simulator.remote import SiteRemote
 from simulator.scenario import FaultStep
 
-__all__ = ["RunningSystem", "Seen", "Target", "Unsupported", "read_token"]
+__all__ = ["RunningSystem", "Seen", "Target", "Unsupported", "default_state_dir", "read_token"]
 
 
 class Unsupported(RuntimeError):
@@ -73,6 +74,12 @@ class Target(Protocol):
     async def fault(self, step: FaultStep) -> None: ...
 
     async def outbox_pending(self) -> int | None: ...
+
+
+def default_state_dir() -> Path:
+    """Where `wachter demo` keeps its state (and credentials.json) unless told otherwise."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "wachter" / "demo"
 
 
 def read_token(path: Path) -> str:

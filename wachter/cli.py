@@ -49,7 +49,8 @@ def _config_problem(exc: ConfigError) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from wachter.demo import DemoPorts, default_state_dir, run_demo
 
-    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port, sim=args.sim_port)
+    ports = DemoPorts(http=args.http_port, mqtt=args.mqtt_port, dc09=args.dc09_port, sim=args.sim_port,
+                      broker=args.broker)
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     return _run(lambda: run_demo(state_dir.resolve(), ports))
 
@@ -57,12 +58,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- services ---------------------------------------------------------------------------
 def cmd_agent(args: argparse.Namespace) -> int:
     from agent.service import Agent
+    from config.demo_secrets import demo_secrets
     from wachter.signals import stop_on_signals
 
     try:
         site = load_site(Path(args.config))
+        public = [] if args.demo else demo_secrets(Path(args.config))
     except ConfigError as exc:
         return _config_problem(exc)
+    if public:
+        return _config_problem(ConfigError(public))
 
     async def run() -> None:
         await Agent(site).run(stop_on_signals())
@@ -113,10 +118,15 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--dc09-port", type=int, default=9000)
     demo.add_argument("--sim-port", type=int, default=0,
                       help="the clickable simulator page (default: the HTTP port + 1)")
+    demo.add_argument("--broker", choices=["auto", "mosquitto", "embedded"], default="auto",
+                      help="MQTT broker: mosquitto, the embedded amqtt, or auto (mosquitto when "
+                           "installed, else embedded; the default)")
     demo.set_defaults(func=cmd_demo)
 
     agent = sub.add_parser("agent", help="the home's agent (panel, verification, forwarding)")
     agent.add_argument("--config", required=True, help="YAML config file")
+    agent.add_argument("--demo", action="store_true",
+                       help="allow the public demo keys and PINs (demo and tests only)")
     agent.set_defaults(func=cmd_agent)
 
     from receiver.flags import add_receiver_flags

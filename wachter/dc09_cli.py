@@ -8,11 +8,13 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from protocol.dc09 import (
     Dc09Error,
     Dc09Key,
+    KeyFormatError,
     Location,
     Message,
     decode,
@@ -25,12 +27,26 @@ from protocol.dc09 import (
 __all__ = ["add_parser"]
 
 
+KEY_ENV = "WACHTER_DC09_KEY"  # a key spec (hex:... or ascii:...), kept out of `ps`
+
+
 def _key(args: argparse.Namespace) -> Dc09Key | None:
-    if args.key_hex is not None:
-        return Dc09Key.from_hex(args.key_hex)
-    if args.key_ascii is not None:
+    """From --key-file or $WACHTER_DC09_KEY; --key-hex/--key-ascii still work, with a warning:
+    every user on the machine can read a command line (`ps`, /proc/PID/cmdline)."""
+    if args.key_hex is not None or args.key_ascii is not None:
+        print(f"warning: a key on the command line is visible to every user (ps); use --key-file "
+              f"or {KEY_ENV}", file=sys.stderr)
+        if args.key_hex is not None:
+            return Dc09Key.from_hex(args.key_hex)
         return Dc09Key.from_ascii(args.key_ascii)
-    return None
+    if args.key_file is not None:
+        try:
+            spec = Path(args.key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise KeyFormatError(f"--key-file {args.key_file}: {exc.strerror}") from None
+        return Dc09Key.parse(spec)
+    spec = os.environ.get(KEY_ENV, "").strip()
+    return Dc09Key.parse(spec) if spec else None
 
 
 def _message_json(msg: Message) -> dict[str, Any]:
@@ -192,8 +208,11 @@ def run_send(args: argparse.Namespace) -> int:
 
 def _key_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--key-hex", help="AES key as 32/48/64 hex digits")
-    group.add_argument("--key-ascii", help="AES key as 16/24/32 characters (pysiaalarm/Ajax)")
+    group.add_argument("--key-file", metavar="PATH",
+                       help=f"file with the key as hex:... or ascii:... (`wachter keys dc09 --out`); "
+                            f"or set {KEY_ENV}")
+    group.add_argument("--key-hex", help="AES key as 32/48/64 hex digits (visible in ps: avoid)")
+    group.add_argument("--key-ascii", help="AES key as 16/24/32 characters (visible in ps: avoid)")
 
 
 def _message_options(parser: argparse.ArgumentParser) -> None:

@@ -21,13 +21,13 @@ from receiver.service import Receiver
 from simulator.devices import SimulatedSite
 from simulator.mosquitto import free_port
 from simulator.page import AlarmCentreApi, SimulatorPage
-from simulator.target import read_token
+from simulator.target import default_state_dir, read_token
 from simulator.wired import WiredPins
-from wachter.broker import demo_broker
+from wachter.broker import BrokerChoice, DemoBroker, demo_broker
 from wachter.demo_mobile import demo_phones
 from wachter.signals import cancel_firmly, stop_on_signals
 
-__all__ = ["DemoPorts", "demo_configs", "run_demo"]
+__all__ = ["DemoPorts", "default_state_dir", "demo_configs", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class DemoPorts:
     mqtt: int = 1883
     dc09: int = 9000
     sim: int = 0  # the simulator page; 0: the HTTP port + 1 when free, else any free port
+    broker: BrokerChoice = "auto"  # mosquitto when installed, else the embedded amqtt
 
 
 def _wired() -> bool:
@@ -56,12 +57,7 @@ def _page_port(ports: DemoPorts, http_port: int) -> int:
         return free_port() if probe.connect_ex(("127.0.0.1", http_port + 1)) == 0 else http_port + 1
 
 
-def default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "wachter" / "demo"
-
-
-def demo_configs(state_dir: Path, ports: DemoPorts, broker_url: str) -> tuple[Site, ReceiverConfig]:
+def demo_configs(state_dir: Path, ports: DemoPorts, broker: DemoBroker) -> tuple[Site, ReceiverConfig]:
     """The example site and receiver, pointed at local ports and the demo's state dir."""
     site = load_site(EXAMPLES / "site.yaml")
     paths = [
@@ -70,7 +66,7 @@ def demo_configs(state_dir: Path, ports: DemoPorts, broker_url: str) -> tuple[Si
     ]
     site = site.model_copy(update={
         "state_dir": state_dir / "agent",
-        "mqtt": site.mqtt.model_copy(update={"url": broker_url}),
+        "mqtt": site.mqtt.model_copy(update={"url": broker.url, "protocol": broker.protocol}),
         "alarm_centre": site.alarm_centre.model_copy(update={"paths": paths}),
     })
     receiver = load_receiver(EXAMPLES / "receiver.yaml")
@@ -85,8 +81,9 @@ def demo_configs(state_dir: Path, ports: DemoPorts, broker_url: str) -> tuple[Si
 async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None = None) -> None:
     stop = stop or stop_on_signals()
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    async with demo_broker(state_dir, ports.mqtt) as broker_url:
-        site, receiver_config = demo_configs(state_dir, ports, broker_url)
+    async with demo_broker(state_dir, ports.mqtt, ports.broker) as broker:
+        broker_url = broker.url
+        site, receiver_config = demo_configs(state_dir, ports, broker)
         async with Receiver(receiver_config) as receiver:
             phones = await demo_phones(receiver)
             credentials = await demo_credentials(receiver, state_dir, phones[1] if phones else None)
@@ -105,7 +102,7 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
                     page = SimulatorPage(site, simulator, broker_url, centre, hardware=pins,
                                          port=_page_port(ports, receiver.http_port))
                     async with page:
-                        _banner(site, receiver, broker_url, state_dir, credentials, page.url,
+                        _banner(site, receiver, broker, state_dir, credentials, page.url,
                                 phones[0] if phones else None)
                         await stop.wait()
                     await cancel_firmly(sim)
@@ -142,7 +139,7 @@ async def demo_credentials(receiver: Receiver, state_dir: Path, mobile_token: st
     return path
 
 
-def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path, credentials: Path,
+def _banner(site: Site, receiver: Receiver, broker: DemoBroker, state_dir: Path, credentials: Path,
             page: str, phone_link: str | None = None) -> None:
     http = f"http://127.0.0.1:{receiver.http_port}"
     print(f"Wachter demo is running (site {site.id}, {len(site.devices)} simulated devices)", flush=True)
@@ -152,10 +149,10 @@ def _banner(site: Site, receiver: Receiver, broker_url: str, state_dir: Path, cr
     print(f"  events API            {http}/api/events (Authorization: Bearer <api_token>)", flush=True)
     if phone_link is not None:
         print(f"  mobile panic button   {phone_link}  (open once on a phone: the app installs)", flush=True)
-    print(f"  MQTT broker           {broker_url}", flush=True)
+    print(f"  MQTT broker           {broker.describe()}", flush=True)
     print(f"  DC-09 receiver        tcp+udp 127.0.0.1:{receiver.port('tcp')}", flush=True)
     print(f"  state                 {state_dir}", flush=True)
-    print(f"Try: wachter sim press panic-hall --broker {broker_url}", flush=True)
+    print(f"Try: wachter sim press panic-hall --broker {broker.url}", flush=True)
     if phone_link is not None:
         print(f"     wachter sim phone-press --lat 52.0907 --lon 5.1214 --receiver {http}", flush=True)
     print("Ctrl-C stops everything.", flush=True)

@@ -151,12 +151,15 @@ def broker_conf(plan: KeyPlan) -> str:
         f"password_file {b / 'passwd'}\n"
         f"acl_file {b / 'acl'}\n\n"
         f"{plain}"
-        "# MQTT over TLS: a certificate from the home's CA plus the account's password\n"
+        "# MQTT over TLS: a certificate from the home's CA is the account (its CN is the user\n"
+        "# name, whatever name and password the client sends), so a device's certificate can\n"
+        "# only ever act as that device\n"
         f"listener {plan.tls_port}{' ' + plan.tls_bind if plan.tls_bind else ''}\n"
         f"cafile {b / 'ca.crt'}\n"
         f"certfile {b / 'server.crt'}\n"
         f"keyfile {b / 'server.key'}\n"
         "require_certificate true\n"
+        "use_identity_as_username true\n"
         "tls_version tlsv1.2\n"
     )
 

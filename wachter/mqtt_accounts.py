@@ -2,7 +2,9 @@
 
 One account per device (``device.<id>``) may publish only its own topics and read only its own
 ``set``/``confirm``; the agent reads the whole site and alone publishes panel state and device
-commands; a ``ui.<name>`` account (Home Assistant) reads the site and may send panel commands.
+commands; a ``ui.<name>`` account (Home Assistant) reads only what Home Assistant shows and may
+send panel commands: never a covert (hold-up) device's own topics, device commands or snapshots,
+which would tell of a silent alarm.
 Passwords are stored as mosquitto's PBKDF2-SHA512 ``$7$`` hashes, the format of mosquitto_passwd.
 """
 
@@ -15,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from agent.discovery import PREFIX, read_topics
 from config.site import ZIGBEE_ADAPTER, Site
 from protocol.mqtt import ROOT, Channel
 
@@ -66,8 +69,8 @@ def verify_mosquitto_hash(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, digest)
 
 
-def _rules(site: str, account: Account) -> list[str]:
-    base = f"{ROOT}/{site}"
+def _rules(site: Site, account: Account) -> list[str]:
+    base = f"{ROOT}/{site.id}"
     if account.role == "agent":
         return [
             f"topic read {base}/#",
@@ -84,7 +87,9 @@ def _rules(site: str, account: Account) -> list[str]:
         ]
     if account.role == "zigbee":
         return ["topic read zigbee2mqtt/#"]
-    return [f"topic read {base}/#", "topic read homeassistant/#", f"topic write {base}/panel/set"]
+    # exactly what Home Assistant's entities subscribe to (agent/discovery.py), nothing more
+    return [f"topic read {PREFIX}/#", *(f"topic read {t}" for t in read_topics(site)),
+            f"topic write {base}/panel/set", f"topic write {PREFIX}/status"]
 
 
 def acl_text(site: Site, accounts: list[Account]) -> str:
@@ -94,5 +99,5 @@ def acl_text(site: Site, accounts: list[Account]) -> str:
         "# Anything not granted below is denied (mosquitto acl_file semantics).",
     ]
     for account in accounts:
-        lines += ["", f"user {account.username}", *_rules(site.id, account)]
+        lines += ["", f"user {account.username}", *_rules(site, account)]
     return "\n".join(lines) + "\n"

@@ -11,32 +11,44 @@ from agent.panel.actions import (
     PanelNotice,
     PublishState,
     Report,
-    ReportKind,
     RequestSnapshot,
     Sounder,
+    WalkTestEnded,
 )
 from agent.panel.core import initial_state, step
-from agent.panel.inputs import Command, DeviceAvailability, DeviceInput, Input, Tick
+from agent.panel.inputs import (
+    WRONG_CODE,
+    Command,
+    DeviceAvailability,
+    DeviceInput,
+    EnteredCode,
+    Input,
+    Tick,
+)
 from agent.panel.resume import resume
-from agent.panel.state import PanelState
+from agent.panel.state import PanelState, PointResult, WalkTest
 from agent.panel.timers import next_deadline
 from agent.panel.view import public_state
 
 __all__ = [
+    "WRONG_CODE",
     "Action",
     "Command",
     "DeviceAvailability",
     "DeviceInput",
+    "EnteredCode",
     "Input",
     "LogEntry",
     "PanelNotice",
     "PanelState",
+    "PointResult",
     "PublishState",
     "Report",
-    "ReportKind",
     "RequestSnapshot",
     "Sounder",
     "Tick",
+    "WalkTest",
+    "WalkTestEnded",
     "from_json",
     "initial_state",
     "next_deadline",

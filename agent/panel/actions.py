@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from agent.panel.state import WalkTest
 from protocol import mqtt
+from protocol.codes import EventKind
 
 __all__ = [
     "Action",
@@ -14,54 +15,28 @@ __all__ = [
     "PanelNotice",
     "PublishState",
     "Report",
-    "ReportKind",
     "RequestSnapshot",
     "Sounder",
+    "WalkTestEnded",
 ]
 
 DetailValue = str | int | float | bool | list[str] | None
 
 
-class ReportKind(StrEnum):
-    """Event kinds for the alarm centre; ``protocol/codes.py`` maps each to SIA / Contact ID."""
-
-    PANIC = "panic"
-    HOLDUP = "holdup"
-    DURESS = "duress"
-    BURGLARY_PERIMETER = "burglary_perimeter"
-    BURGLARY_INTERIOR = "burglary_interior"
-    BURGLARY_ENTRY_EXIT = "burglary_entry_exit"
-    BURGLARY_24H = "burglary_24h"
-    BURGLARY_VERIFIED = "burglary_verified"
-    BURGLARY_CANCEL = "burglary_cancel"
-    TAMPER = "tamper"
-    FIRE = "fire"
-    SUPERVISION = "supervision"
-    BATTERY_LOW = "battery_low"
-    ARM = "arm"
-    DISARM = "disarm"
-    ARM_REMOTE = "arm_remote"
-    DISARM_REMOTE = "disarm_remote"
-    ARM_STAY = "arm_stay"
-    BYPASS = "bypass"
-    UNBYPASS = "unbypass"
-    CODE_TAMPER = "code_tamper"
-    MASKING = "masking"
-    CAMERA_LOST = "camera_lost"
-    FORCED_ARM = "forced_arm"
-
-
 @dataclass(frozen=True)
 class Report:
-    """An event for the alarm centre; ``number`` is the zone, or the user for user events."""
+    """An event for the alarm centre, as the panel raises it and the outbox keeps it until the
+    centre ACKs. ``number`` is the zone, or the user for user events; ``extended`` is DC-09
+    x-data the shell adds (the evidence URL, ``V``)."""
 
-    kind: ReportKind
+    kind: EventKind
     number: int
     restore: bool = False
     user: int | None = None
     device: str | None = None
     text: str = ""
     urgent: bool = False  # panic, hold-up, duress: ahead of anything queued
+    extended: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,4 +76,13 @@ class LogEntry:
     text: str
 
 
-Action = Report | PublishState | PanelNotice | Sounder | RequestSnapshot | LogEntry
+@dataclass(frozen=True)
+class WalkTestEnded:
+    """The walk test is over: the shell tests the links, tells the installer, and catches the
+    panel up on what the devices did meanwhile (``resume``)."""
+
+    test: WalkTest
+    reason: str
+
+
+Action = Report | PublishState | PanelNotice | Sounder | RequestSnapshot | LogEntry | WalkTestEnded

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.panel.actions import ReportKind, RequestSnapshot
+from agent.panel.actions import RequestSnapshot
 from agent.panel.bypass import bypass, open_zones_in
 from agent.panel.modes import become_armed, trigger
 from agent.panel.state import EntryDelay
@@ -10,6 +10,7 @@ from agent.panel.turn import Turn
 from agent.panel.verification import confirm, remember_alarm
 from agent.panel.zones import Response, burglary_kind, respond
 from config.site import Device, DeviceType, ZoneType
+from protocol.codes import EventKind
 
 __all__ = [
     "activation",
@@ -34,7 +35,7 @@ def activation(turn: Turn, device: Device) -> None:
     elif device.id in turn.state.bypassed:
         turn.log(f"zone {device.zone} ({device.name}) opened while bypassed")
     elif zone is ZoneType.H24:
-        intrusion(turn, device, ReportKind.BURGLARY_24H)
+        intrusion(turn, device, EventKind.BURGLARY_24H)
     else:
         response = respond(turn.state.mode, turn.state.armed, zone)
         if response is Response.ENTRY:
@@ -43,7 +44,7 @@ def activation(turn: Turn, device: Device) -> None:
             intrusion(turn, device, burglary_kind(zone))
 
 
-def intrusion(turn: Turn, device: Device, kind: ReportKind) -> None:
+def intrusion(turn: Turn, device: Device, kind: EventKind) -> None:
     """Report a burglary (verified if a second detector), sound, and apply the swinger limit."""
     if turn.state.mode == "arming":
         become_armed(turn)  # the closing report goes before the alarm it belongs to
@@ -61,7 +62,7 @@ def start_entry(turn: Turn, device: Device) -> None:
     """First entry-door opening starts the entry delay; re-openings never restart it."""
     delay = turn.timings().entry_delay
     if not delay:
-        intrusion(turn, device, ReportKind.BURGLARY_ENTRY_EXIT)
+        intrusion(turn, device, EventKind.BURGLARY_ENTRY_EXIT)
         return
     s = turn.state
     s.mode, s.deadline = "pending", turn.now + delay
@@ -75,10 +76,10 @@ def entry_delay_over(turn: Turn) -> None:
     entry = turn.state.entry
     device = turn.site.device(entry.device) if entry else None
     if device is None:  # door removed from the site since: still an alarm, on zone 0
-        turn.report(ReportKind.BURGLARY_ENTRY_EXIT, 0, text="entry delay expired")
+        turn.report(EventKind.BURGLARY_ENTRY_EXIT, 0, text="entry delay expired")
         trigger(turn, audible=True, reason="entry delay expired")
         return
-    intrusion(turn, device, ReportKind.BURGLARY_ENTRY_EXIT)
+    intrusion(turn, device, EventKind.BURGLARY_ENTRY_EXIT)
 
 
 def exit_delay_over(turn: Turn) -> None:
@@ -94,7 +95,7 @@ def exit_delay_over(turn: Turn) -> None:
 def raise_panic(turn: Turn, device: Device) -> None:
     """Panic and hold-up go to the ARC in this very step; hold-up and silent never sound."""
     holdup = device.effective_zone_type is ZoneType.HOLDUP
-    kind = ReportKind.HOLDUP if holdup else ReportKind.PANIC
+    kind = EventKind.HOLDUP if holdup else EventKind.PANIC
     turn.report(kind, device.zone, device=device.id, text=device.name, urgent=True)
     snapshot(turn, kind, device)
     if not (holdup or device.silent):
@@ -106,17 +107,17 @@ def fire(turn: Turn, device: Device, *, active: bool) -> None:
     if status.smoke == active:
         return
     status.smoke = active
-    turn.report(ReportKind.FIRE, device.zone, restore=not active, device=device.id, text=device.name)
+    turn.report(EventKind.FIRE, device.zone, restore=not active, device=device.id, text=device.name)
     if active:
         trigger(turn, audible=True, reason=f"fire {device.name}")
 
 
-def snapshot(turn: Turn, kind: ReportKind, device: Device) -> None:
+def snapshot(turn: Turn, kind: EventKind, device: Device) -> None:
     """Evidence from the intercom, unless the intercom itself raised the alarm."""
     if device.type is not DeviceType.INTERCOM:
         snapshot_any(turn, kind, device.zone)
 
 
-def snapshot_any(turn: Turn, kind: ReportKind, zone: int) -> None:
+def snapshot_any(turn: Turn, kind: EventKind, zone: int) -> None:
     if any(d.type is DeviceType.INTERCOM for d in turn.site.devices):
         turn.emit(RequestSnapshot(reason=kind.value, alarm_zone=zone))

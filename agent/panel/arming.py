@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from agent.panel.actions import ReportKind
 from agent.panel.bypass import bypass, clear_bypasses, open_zones_in
 from agent.panel.inputs import Command
 from agent.panel.modes import become_armed, sounder
@@ -11,6 +10,7 @@ from agent.panel.turn import Turn, timings
 from agent.panel.verification import abort
 from agent.panel.zones import EXIT_ROUTE
 from config.site import Device, User
+from protocol.codes import EventKind
 
 __all__ = ["arm", "disarm"]
 
@@ -57,7 +57,7 @@ def _force(turn: Turn, blocking: list[Device], user: User) -> None:
         bypass(turn, device, "open when force-armed", user.number)
     if blocking:
         zones = ", ".join(str(d.zone) for d in blocking)
-        turn.report(ReportKind.FORCED_ARM, user.number, user=user.number, text=f"zones {zones}")
+        turn.report(EventKind.FORCED_ARM, user.number, user=user.number, text=f"zones {zones}")
 
 
 def _start_exit(turn: Turn, mode: ArmMode) -> None:
@@ -78,7 +78,7 @@ def disarm(turn: Turn, user: User, cmd: Command, *, duress: bool) -> None:
     for status in s.devices.values():
         status.trips = 0
     if was_set:
-        kind = ReportKind.DISARM_REMOTE if s.by_remote else ReportKind.DISARM
+        kind = EventKind.REMOTE_DISARM if s.by_remote else EventKind.DISARM
         turn.report(kind, user.number, user=user.number)
     turn.notice("disarmed", changed_by=user.name)
     turn.log(f"disarmed by {user.name}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from agent.panel.actions import ReportKind
 from agent.panel.state import ArmMode
 from agent.panel.turn import Turn
 from agent.panel.zones import ACTIVE
 from config.site import Device
+from protocol.codes import EventKind
 
 __all__ = ["bypass", "clear_bypasses", "open_zones_in"]
 
@@ -16,7 +16,7 @@ def bypass(turn: Turn, device: Device, reason: str, user: int | None = None) -> 
     if device.id in turn.state.bypassed:
         return
     turn.state.bypassed = [*turn.state.bypassed, device.id]
-    turn.report(ReportKind.BYPASS, device.zone, user=user, device=device.id, text=reason)
+    turn.report(EventKind.BYPASS, device.zone, user=user, device=device.id, text=reason)
     turn.notice("bypassed", zone=device.id, reason=reason)
     turn.log(f"zone {device.zone} ({device.name}) bypassed: {reason}")
 
@@ -26,7 +26,7 @@ def clear_bypasses(turn: Turn, user: int | None) -> None:
     for device_id in turn.state.bypassed:
         device = turn.site.device(device_id)
         zone = device.zone if device else 0
-        turn.report(ReportKind.UNBYPASS, zone, user=user, device=device_id)
+        turn.report(EventKind.BYPASS, zone, restore=True, user=user, device=device_id)
     turn.state.bypassed = []
 
 

@@ -7,9 +7,11 @@ from typing import Literal
 from agent.panel.alarms import activation, fire, raise_panic
 from agent.panel.buttons import press_counts
 from agent.panel.inputs import DeviceInput
+from agent.panel.order import in_order
 from agent.panel.trouble import TROUBLES, set_trouble
 from agent.panel.turn import Turn
 from agent.panel.verification import video
+from agent.panel.walktest import walk_test_point
 from config.site import Device, ZoneType
 from protocol.mqtt import EventType
 
@@ -20,6 +22,10 @@ def on_device_input(turn: Turn, event: DeviceInput) -> None:
     device = turn.site.device(event.device)
     if device is None:
         turn.log(f"event {event.type.value} from unknown device {event.device!r} ignored")
+        return
+    if not in_order(turn, device, event):
+        return
+    if turn.state.walktest is not None and not walk_test_point(turn, device, event):
         return
     kind = event.type
     if kind in TROUBLES:

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast, get_args
+from datetime import datetime
+from typing import Literal
 
 from protocol.mqtt import EventType, PanelCommand
 
-__all__ = ["Command", "CommandAction", "DeviceAvailability", "DeviceInput", "Input", "Tick"]
+__all__ = [
+    "WRONG_CODE",
+    "Command",
+    "CommandAction",
+    "DeviceAvailability",
+    "DeviceInput",
+    "EnteredCode",
+    "Input",
+    "Tick",
+]
 
-CommandAction = Literal["ARM_AWAY", "ARM_HOME", "ARM_NIGHT", "DISARM", "TRIGGER"]
+CommandAction = Literal["ARM_AWAY", "ARM_HOME", "ARM_NIGHT", "DISARM", "TRIGGER",
+                        "WALK_TEST_START", "WALK_TEST_END"]
 
 
 @dataclass(frozen=True)
 class DeviceInput:
-    """A fact reported by a device driver; the core decides what it means."""
+    """A fact reported by a device driver; the core decides what it means. ``at`` is when it
+    happened by the driver's clock (None: a fact the shell derived, e.g. on resume)."""
 
     device: str
     type: EventType
     score: float | None = None
     held_ms: int | None = None
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -31,23 +44,36 @@ class DeviceAvailability:
 
 
 @dataclass(frozen=True)
+class EnteredCode:
+    """A typed code as the shell found it: the user it belongs to (``None``: nobody's) and
+    whether it is their duress code. The shell compares it with the scrypt hashes in a worker
+    thread, so the core never hashes and no alarm waits behind a code check."""
+
+    user: int | None = None
+    duress: bool = False
+
+
+WRONG_CODE = EnteredCode()
+
+
+@dataclass(frozen=True)
 class Command:
-    """An arm/disarm/trigger request from Home Assistant, a keypad or the remote app."""
+    """An arm/disarm/trigger/walk-test request from Home Assistant, a keypad or the remote app;
+    ``code`` is None when no code was given."""
 
     action: CommandAction
-    code: str | None = None
+    code: EnteredCode | None = None
     skip_delay: bool = False
     force: bool = False
     source: Literal["keypad", "remote"] = "remote"
 
     @classmethod
     def from_contract(
-        cls, cmd: PanelCommand, source: Literal["keypad", "remote"] = "remote"
+        cls, cmd: PanelCommand, code: EnteredCode | None,
+        source: Literal["keypad", "remote"] = "remote",
     ) -> Command:
-        """Build from the MQTT ``set`` payload so the shell need not copy fields by hand."""
-        if cmd.action not in get_args(CommandAction):
-            raise ValueError(f"{cmd.action} is not a panel command")  # walk test: the shell's
-        return cls(cast(CommandAction, cmd.action), cmd.code, cmd.skip_delay, cmd.force, source)
+        """Build from the MQTT ``set`` payload and the checked code."""
+        return cls(cmd.action, code, cmd.skip_delay, cmd.force, source)
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from agent.panel.actions import ReportKind, Sounder
+from agent.panel.actions import Sounder
 from agent.panel.bypass import bypass, open_zones_in
 from agent.panel.turn import Turn
+from protocol.codes import EventKind
 
 __all__ = ["become_armed", "end_trigger", "sounder", "trigger"]
 
 
-def _arm_kind(turn: Turn) -> ReportKind:
+def _arm_kind(turn: Turn) -> EventKind:
     if turn.state.armed in ("armed_home", "armed_night"):
-        return ReportKind.ARM_STAY
-    return ReportKind.ARM_REMOTE if turn.state.by_remote else ReportKind.ARM
+        return EventKind.STAY_ARM
+    return EventKind.REMOTE_ARM if turn.state.by_remote else EventKind.ARM
 
 
 def become_armed(turn: Turn) -> None:

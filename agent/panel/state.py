@@ -18,7 +18,9 @@ __all__ = [
     "EntryDelay",
     "PanelMode",
     "PanelState",
+    "PointResult",
     "RaisedAlarm",
+    "WalkTest",
 ]
 
 ArmMode = Literal["armed_away", "armed_home", "armed_night"]
@@ -65,6 +67,28 @@ class DeviceStatus(_Record):
     lost_reported: bool = False
     trips: int = 0  # alarms this arming period (swinger limit)
     last_press: AwareDatetime | None = None  # first press of a possible double press
+    last_fact: AwareDatetime | None = None  # driver's time of the newest fact applied
+
+
+class PointResult(_Record):
+    """One device in a walk test: when it was triggered and tampered with, its battery."""
+
+    triggered: AwareDatetime | None = None
+    tamper: AwareDatetime | None = None
+    battery_low: bool | None = None
+
+
+class WalkTest(_Record):
+    """A running walk test (commissioning); it ends by itself at ``until``."""
+
+    started: AwareDatetime
+    until: AwareDatetime
+    user: int
+    by: str
+    points: dict[str, PointResult] = Field(default_factory=dict)
+
+    def tested(self) -> int:
+        return sum(1 for p in self.points.values() if p.triggered is not None)
 
 
 class PanelState(_Record):
@@ -85,6 +109,7 @@ class PanelState(_Record):
     wrong_codes: int = 0
     lockout_until: AwareDatetime | None = None
     sounder: bool = False
+    walktest: WalkTest | None = None
     clock: AwareDatetime | None = None  # ``now`` of the last step
 
     def to_json(self) -> str:

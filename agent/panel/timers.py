@@ -10,13 +10,15 @@ from agent.panel.state import PanelState
 from agent.panel.trouble import device_lost
 from agent.panel.turn import Turn
 from agent.panel.verification import close_window
+from agent.panel.walktest import walk_test_over
 
 __all__ = ["next_deadline", "on_tick"]
 
 
 def next_deadline(state: PanelState) -> datetime | None:
     """The earliest moment at which a Tick would change something."""
-    due = [state.deadline, state.lockout_until, state.window.deadline if state.window else None]
+    due = [state.deadline, state.lockout_until, state.window.deadline if state.window else None,
+           state.walktest.until if state.walktest else None]
     due += [s.lost_deadline for s in state.devices.values()]
     return min((d for d in due if d is not None), default=None)
 
@@ -28,6 +30,7 @@ def on_tick(turn: Turn) -> None:
             device_lost(turn, device_id, status)
     _lockout_over(turn)
     close_window(turn)
+    walk_test_over(turn)
 
 
 def _mode_deadline(turn: Turn) -> None:

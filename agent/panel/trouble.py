@@ -8,24 +8,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.panel.actions import ReportKind
 from agent.panel.modes import trigger
 from agent.panel.state import DeviceStatus
 from agent.panel.turn import Turn
 from config.site import Device, DeviceType
+from protocol.codes import EventKind
 from protocol.mqtt import EventType
 
-__all__ = ["GRACE", "TROUBLES", "device_lost", "grace", "on_availability", "set_trouble"]
+__all__ = ["GRACE", "NAMES", "TROUBLES", "device_lost", "grace", "on_availability", "set_trouble"]
 
-TROUBLES: dict[EventType, tuple[ReportKind, bool]] = {
-    EventType.TAMPER: (ReportKind.TAMPER, True),
-    EventType.TAMPER_RESTORE: (ReportKind.TAMPER, False),
-    EventType.BATTERY_LOW: (ReportKind.BATTERY_LOW, True),
-    EventType.BATTERY_OK: (ReportKind.BATTERY_LOW, False),
-    EventType.MASKING: (ReportKind.MASKING, True),
-    EventType.MASKING_RESTORE: (ReportKind.MASKING, False),
-    EventType.CAMERA_LOST: (ReportKind.CAMERA_LOST, True),
-    EventType.CAMERA_RESTORED: (ReportKind.CAMERA_LOST, False),
+TROUBLES: dict[EventType, tuple[EventKind, bool]] = {
+    EventType.TAMPER: (EventKind.TAMPER, True),
+    EventType.TAMPER_RESTORE: (EventKind.TAMPER, False),
+    EventType.BATTERY_LOW: (EventKind.LOW_BATTERY, True),
+    EventType.BATTERY_OK: (EventKind.LOW_BATTERY, False),
+    EventType.MASKING: (EventKind.CAMERA_MASKED, True),
+    EventType.MASKING_RESTORE: (EventKind.CAMERA_MASKED, False),
+    EventType.CAMERA_LOST: (EventKind.CAMERA_LOST, True),
+    EventType.CAMERA_RESTORED: (EventKind.CAMERA_LOST, False),
 }
 
 # Offline grace before "device lost": long enough to ride out a broker or driver restart,
@@ -45,16 +45,26 @@ def grace(device: Device) -> timedelta:
     return device.supervision if device.supervision is not None else GRACE[device.type]
 
 
-def set_trouble(turn: Turn, device: Device, kind: ReportKind, active: bool) -> None:
+# The name of each trouble in the panel state and its public ``faults`` (Home Assistant reads
+# them): the device fact that starts it, whatever the report is called at the alarm centre.
+NAMES: dict[EventKind, str] = {
+    EventKind.TAMPER: EventType.TAMPER.value,
+    EventKind.LOW_BATTERY: EventType.BATTERY_LOW.value,
+    EventKind.CAMERA_MASKED: EventType.MASKING.value,
+    EventKind.CAMERA_LOST: EventType.CAMERA_LOST.value,
+}
+
+
+def set_trouble(turn: Turn, device: Device, kind: EventKind, active: bool) -> None:
     """Report a trouble when it starts or ends; repeats of the same fact change nothing."""
-    status = turn.device(device.id)
-    if (kind.value in status.troubles) == active:
+    status, name = turn.device(device.id), NAMES[kind]
+    if (name in status.troubles) == active:
         return
-    status.troubles = sorted(set(status.troubles) ^ {kind.value})
+    status.troubles = sorted(set(status.troubles) ^ {name})
     turn.report(kind, device.zone, restore=not active, device=device.id, text=device.name)
-    turn.notice("trouble" if active else "trouble_restored", device=device.id, trouble=kind.value)
-    turn.log(f"{kind.value} {'on' if active else 'restored'}: zone {device.zone} ({device.name})")
-    if active and kind is ReportKind.TAMPER and turn.state.armed is not None:
+    turn.notice("trouble" if active else "trouble_restored", device=device.id, trouble=name)
+    turn.log(f"{name} {'on' if active else 'restored'}: zone {device.zone} ({device.name})")
+    if active and kind is EventKind.TAMPER and turn.state.armed is not None:
         trigger(turn, audible=True, reason=f"tamper {device.name}")
 
 
@@ -71,7 +81,7 @@ def on_availability(turn: Turn, device: Device, online: bool) -> None:
     status.lost_deadline = None
     if status.lost_reported:
         status.lost_reported = False
-        turn.report(ReportKind.SUPERVISION, device.zone, restore=True, device=device.id)
+        turn.report(EventKind.SUPERVISION_LOST, device.zone, restore=True, device=device.id)
         turn.notice("device_restored", device=device.id)
     turn.log(f"{device.name} online")
 
@@ -81,6 +91,6 @@ def device_lost(turn: Turn, device_id: str, status: DeviceStatus) -> None:
     status.lost_deadline, status.lost_reported = None, True
     device = turn.site.device(device_id)
     zone = device.zone if device else 0
-    turn.report(ReportKind.SUPERVISION, zone, device=device_id, text="device lost")
+    turn.report(EventKind.SUPERVISION_LOST, zone, device=device_id, text="device lost")
     turn.notice("device_lost", device=device_id)
     turn.log(f"{device_id} lost (offline past its grace)")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.panel.actions import Action, DetailValue, LogEntry, PanelNotice, Report, ReportKind
+from agent.panel.actions import Action, DetailValue, LogEntry, PanelNotice, Report
 from agent.panel.state import ArmMode, DeviceStatus, PanelState
 from config.site import ModeTimings, Site
+from protocol.codes import EventKind
 
 __all__ = ["Turn", "timings"]
 
@@ -37,7 +38,7 @@ class Turn:
 
     def report(
         self,
-        kind: ReportKind,
+        kind: EventKind,
         number: int,
         *,
         restore: bool = False,
@@ -48,7 +49,7 @@ class Turn:
     ) -> None:
         self.emit(Report(kind, number, restore, user, device, text, urgent))
 
-    def notice(self, event: str, **detail: DetailValue) -> None:
+    def notice(self, event: str, /, **detail: DetailValue) -> None:
         self.emit(PanelNotice(event, detail))
 
     def log(self, text: str) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from agent.panel.actions import ReportKind
 from agent.panel.state import ConfirmationWindow, RaisedAlarm
 from agent.panel.turn import Turn
 from config.site import Device, DeviceType, User
+from protocol.codes import EventKind
 
 __all__ = ["PERSON_MIN_SCORE", "abort", "close_window", "confirm", "remember_alarm", "video"]
 
 PERSON_MIN_SCORE = 0.5  # below this a person detection is noise, not confirmation
 
 
-def confirm(turn: Turn, device: Device, kind: ReportKind) -> ReportKind:
+def confirm(turn: Turn, device: Device, kind: EventKind) -> EventKind:
     """The report kind of a burglary trip: verified when a different detector tripped first.
 
     Only while set (CLC/TS 50131-9: no verified alarm while unset); the window is not
@@ -29,7 +29,7 @@ def confirm(turn: Turn, device: Device, kind: ReportKind) -> ReportKind:
     if w.confirmed or w.device == device.id:
         return kind
     w.confirmed = True
-    return ReportKind.BURGLARY_VERIFIED
+    return EventKind.BURGLARY_VERIFIED
 
 
 def video(turn: Turn, device: Device, score: float | None) -> None:
@@ -41,7 +41,7 @@ def video(turn: Turn, device: Device, score: float | None) -> None:
         return
     w.confirmed = True
     text = f"person seen by {device.name}" + (f" ({score:.2f})" if score is not None else "")
-    turn.report(ReportKind.BURGLARY_VERIFIED, device.zone, device=device.id, text=text)
+    turn.report(EventKind.BURGLARY_VERIFIED, device.zone, device=device.id, text=text)
     turn.log(f"alarm in zone {w.zone} confirmed on video")
 
 
@@ -56,7 +56,7 @@ def abort(turn: Turn, user: User, duress: bool) -> None:
     if alarm is None or duress or turn.now >= alarm.abort_until:
         return
     turn.report(
-        ReportKind.BURGLARY_CANCEL, user.number, user=user.number, device=alarm.device,
+        EventKind.BURGLARY_CANCEL, user.number, user=user.number, device=alarm.device,
         text=f"zone {alarm.zone} cancelled by {user.name}",
     )
 

@@ -35,5 +35,6 @@ def public_state(state: PanelState, now: datetime | None = None) -> mqtt.PanelSt
         bypassed=sorted(state.bypassed),
         faults=faults(state),
         deadline=state.deadline,
+        sounder=state.sounder,
         **({"ts": stamp} if stamp else {}),
     )

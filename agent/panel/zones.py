@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from agent.panel.actions import ReportKind
 from agent.panel.state import ArmMode, PanelMode
 from config.site import ZoneType
+from protocol.codes import EventKind
 
 __all__ = ["ACTIVE", "ALWAYS", "EXIT_ROUTE", "Response", "burglary_kind", "is_active", "respond"]
 
@@ -37,10 +37,10 @@ ALWAYS = frozenset(
 EXIT_ROUTE = frozenset({ZoneType.ENTRY_EXIT, ZoneType.INTERIOR})
 
 _BURGLARY = {
-    ZoneType.PERIMETER: ReportKind.BURGLARY_PERIMETER,
-    ZoneType.INTERIOR: ReportKind.BURGLARY_INTERIOR,
-    ZoneType.ENTRY_EXIT: ReportKind.BURGLARY_ENTRY_EXIT,
-    ZoneType.H24: ReportKind.BURGLARY_24H,
+    ZoneType.PERIMETER: EventKind.BURGLARY_PERIMETER,
+    ZoneType.INTERIOR: EventKind.BURGLARY_INTERIOR,
+    ZoneType.ENTRY_EXIT: EventKind.BURGLARY_ENTRY_EXIT,
+    ZoneType.H24: EventKind.BURGLARY_24H,
 }
 
 
@@ -67,5 +67,5 @@ def respond(mode: PanelMode, armed: ArmMode | None, zone: ZoneType) -> Response:
     return Response.INSTANT
 
 
-def burglary_kind(zone: ZoneType) -> ReportKind:
-    return _BURGLARY.get(zone, ReportKind.BURGLARY_PERIMETER)
+def burglary_kind(zone: ZoneType) -> EventKind:
+    return _BURGLARY.get(zone, EventKind.BURGLARY_PERIMETER)

@@ -70,7 +70,7 @@ class FrameSource:
         self.close()
         try:
             cap = self._capture()
-        except Exception as exc:  # any camera failure is "not there", retried later
+        except Exception as exc:  # noqa: BLE001 - OpenCV backends raise anything; any camera failure is "not there", retried later
             log.warning("video source did not open: %r", exc)
             return False
         if not cap.isOpened():
@@ -96,7 +96,7 @@ class FrameSource:
             return None
         try:
             ok, image = self._cap.read()
-        except Exception as exc:  # a camera that fails is a lost camera
+        except Exception as exc:  # noqa: BLE001 - OpenCV backends raise anything; a camera that fails is a lost camera
             log.warning("video source failed: %r", exc)
             ok, image = False, None
         if not ok or image is None:
@@ -122,5 +122,5 @@ class FrameSource:
         if cap is not None:
             try:
                 cap.release()
-            except Exception as exc:  # it is gone either way
+            except Exception as exc:  # noqa: BLE001 - OpenCV backends raise anything; it is gone either way
                 log.warning("video source did not close cleanly: %r", exc)

@@ -66,15 +66,23 @@ def _parse_rest(raw: bytes, quirks: list[str]) -> Rest:
 
 
 def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
-    """Drop the pad: up to the first `|`; without one (Q8) up to the first `]` or `#`."""
+    """Drop the pad: up to the first `|`; without one (Q8) up to the first `]` or `#`.
+
+    A pad outside the spec's 1..16 bytes is tolerated and named (quirk ``pad_length``).
+    """
     bar, close = plain.find(b"|"), plain.find(b"]")
     if bar != -1 and (close == -1 or bar < close):
-        return plain[bar + 1 :]
-    ends = [i for i in (close, plain.find(b"#")) if i != -1]
-    if not ends:
-        raise FrameFormatError("decrypted block has no data terminator")
-    quirks.append("no_pad_separator")
-    return plain[min(ends) :]
+        end, rest = bar, plain[bar + 1 :]
+    else:
+        ends = [i for i in (close, plain.find(b"#")) if i != -1]
+        if not ends:
+            raise FrameFormatError("decrypted block has no data terminator")
+        quirks.append("no_pad_separator")
+        end = min(ends)
+        rest = plain[end:]
+    if not 1 <= end <= BLOCK:
+        quirks.append("pad_length")
+    return rest
 
 
 def _decrypt_rest(cipher_hex: bytes, account: str | None, keys: KeyLookup | None, quirks: list[str]) -> Rest:

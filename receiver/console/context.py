@@ -14,12 +14,16 @@ from receiver.console.live import Bulletin
 from receiver.desk import Alarm, AlarmDesk
 from receiver.evidence import EvidenceStore
 from receiver.handler import FrameHandler
+from receiver.shift import Presence, ShiftLog
+from receiver.sitebook import SiteBook
 from receiver.store import Clock, EventStore
 
-__all__ = ["CENTRE", "AlarmPanel", "Centre"]
+__all__ = ["CENTRE", "AlarmSection", "Centre"]
 
-#: a section of the alarm page contributed by another part (the mobile alarm's track and audio)
-AlarmPanel = Callable[[web.Request, Alarm], Awaitable[str]]
+#: renders one extra section of the alarm page for the request's user (``""`` for none; the
+#: centre is ``request.app[CENTRE]``); other features (the mobile panic button's positions and
+#: audio) add theirs to ``Centre.alarm_sections``
+AlarmSection = Callable[[web.Request, Alarm], Awaitable[str]]
 
 
 @dataclass
@@ -34,8 +38,11 @@ class Centre:
     bulletin: Bulletin
     limiter: LoginLimiter
     clock: Clock
+    book: SiteBook
+    presence: Presence
+    shift_log: ShiftLog
     secure_cookies: bool = False
-    alarm_panels: list[AlarmPanel] = field(default_factory=list)
+    alarm_sections: list[AlarmSection] = field(default_factory=list)
 
 
 CENTRE = web.AppKey("centre", Centre)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -57,17 +57,25 @@ class Bulletin:
         self._subscribers.discard(queue)
 
 
-async def stream(request: web.Request, bulletin: Bulletin) -> web.StreamResponse:
+async def stream(
+    request: web.Request, bulletin: Bulletin, alive: Callable[[], Awaitable[None]] | None = None
+) -> web.StreamResponse:
+    """Notices as they come; ``alive`` is awaited at the start and at every keepalive (the
+    console's user is still there)."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
     await response.prepare(request)
     queue = bulletin.subscribe()
     try:
         await response.write(b"retry: 1000\n\n")
+        if alive is not None:
+            await alive()
         while True:
             try:
                 notice = await asyncio.wait_for(queue.get(), KEEPALIVE)
             except TimeoutError:
                 await response.write(b": keepalive\n\n")
+                if alive is not None:
+                    await alive()
                 continue
             if notice is None:
                 break

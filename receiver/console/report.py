@@ -23,9 +23,11 @@ routes = web.RouteTableDef()
 @dataclass(frozen=True)
 class MonthReport:
     alarms: int
+    closed: int
+    false_alarms: int
     by_class: dict[str, int]
     outcomes: dict[str, int]
-    false_share: float | None
+    false_share: float | None  # of the closed alarms
     supervision_faults: int
     median_response_s: float | None
     per_day: list[int]
@@ -58,6 +60,8 @@ def month_report(alarms: list[Alarm], start: datetime, end: datetime) -> MonthRe
         per_day[(a.opened_at - start).days] += 1
     return MonthReport(
         alarms=len(alarms),
+        closed=len(closed),
+        false_alarms=outcomes["false"],
         by_class=dict(Counter(a.priority.label for a in alarms)),
         outcomes=dict(outcomes),
         false_share=outcomes["false"] / len(closed) if closed else None,
@@ -94,19 +98,25 @@ async def report_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such site")
     start, end = _month(request.query.get("month", ""), centre.clock())
     report = month_report(await centre.desk.alarms_between(site, start, end), start, end)
-    share = f"{report.false_share:.0%}" if report.false_share is not None else "–"
+    share = (
+        f"{report.false_alarms} of {report.closed} closed alarms ({report.false_share:.0%})"
+        if report.false_share is not None
+        else "none closed yet"
+    )
+    still_open = report.alarms - report.closed
     response = f"{report.median_response_s:.0f} s" if report.median_response_s is not None else "–"
     classes = "".join(f"<li>{esc(k)}: {v}</li>" for k, v in sorted(report.by_class.items()))
     outcomes = "".join(f"<li>{esc(k)}: {v}</li>" for k, v in sorted(report.outcomes.items()))
     body = (
         '<form method="get"><input type="month" name="month"'
         f' value="{start:%Y-%m}"><button>Show</button></form>'
-        f'<dl class="figures"><dt>Alarms</dt><dd id="alarm-count">{report.alarms}</dd><dt>False-alarm'
-        ' share</dt>'
-        f"<dd>{share}</dd><dt>Supervision faults</dt><dd>{report.supervision_faults}</dd>"
-        f"<dt>Median time to take</dt><dd>{response}</dd></dl>"
+        f'<dl class="figures"><dt>Alarms opened</dt><dd id="alarm-count">{report.alarms}</dd>'
+        f"<dt>Still open</dt><dd>{still_open}</dd>"
+        f'<dt>False alarms</dt><dd id="false-share">{share}</dd>'
+        f"<dt>Transmission and technical alarms</dt><dd>{report.supervision_faults}</dd>"
+        f"<dt>Median time from opening to taken</dt><dd>{response}</dd></dl>"
         f"<h2>Alarms per day</h2>{bar_chart(report.per_day, 'alarms per day')}"
-        f"<h2>By class</h2><ul>{classes or '<li>none</li>'}</ul>"
+        f"<h2>Alarms by class</h2><ul id=\"by-class\">{classes or '<li>none</li>'}</ul>"
         f"<h2>Outcomes</h2><ul>{outcomes or '<li>none</li>'}</ul>"
     )
     return page(request, f"Report {site} {start:%B %Y}", body)

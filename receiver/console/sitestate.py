@@ -8,7 +8,12 @@ from datetime import datetime
 from receiver.console.context import Centre
 from receiver.desk import SiteState
 
-__all__ = ["SiteView", "site_views"]
+__all__ = ["SiteView", "armed_words", "site_views"]
+
+
+def armed_words(armed: str) -> str:
+    """"armed", "disarmed", or "arming state unknown" (no arm/disarm event seen yet)."""
+    return armed if armed in ("armed", "disarmed") else "arming state unknown"
 
 
 @dataclass(frozen=True)
@@ -21,14 +26,16 @@ class SiteView:
     last_poll: datetime | None
     rejections: int
     armed: str
-    open_alarm: int | None
+    open_alarms: tuple[tuple[int, str], ...]  # (id, class label), most urgent first
 
 
 async def site_views(centre: Centre, only: str | None = None) -> list[SiteView]:
     """Every configured site (or one), from the link book, site states and the open alarms."""
     now = centre.clock()
     states = await centre.desk.site_states()
-    open_alarms = {a.site: a.id for a in await centre.desk.queue()}
+    open_alarms: dict[str, list[tuple[int, str]]] = {}
+    for alarm in await centre.desk.queue():
+        open_alarms.setdefault(alarm.site, []).append((alarm.id, alarm.priority.label))
     views = []
     for site, account in sorted(centre.sites.items()):
         if only is not None and site != only:
@@ -46,7 +53,7 @@ async def site_views(centre: Centre, only: str | None = None) -> list[SiteView]:
                 last_poll=link.last_poll,
                 rejections=link.rejections,
                 armed=states.get(site, SiteState(site)).armed,
-                open_alarm=open_alarms.get(site),
+                open_alarms=tuple(open_alarms.get(site, ())),
             )
         )
     return views

@@ -18,4 +18,4 @@ def install(app: web.Application, mobile: MobileService) -> None:
     for module in (phone, operator, panel, admin):
         app.router.add_routes(module.routes)
     app.router.add_static("/mobile/static/", phone.STATIC)
-    app[CENTRE].alarm_panels.append(panel.panel)
+    app[CENTRE].alarm_sections.append(panel.panel)

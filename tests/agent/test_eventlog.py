@@ -8,20 +8,17 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
-
-from agent.eventlog import KEEP, on_connection, read_log
+from agent.eventlog import KEEP, read_log
+from agent.outbox import Outbox
 
 T0 = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 
 
 async def _fill(path: Path, count: int) -> None:
-    async with aiosqlite.connect(path) as db:
-        log = on_connection(db)
-        await log.setup()
+    async with Outbox(path) as outbox:  # as the agent writes it: one transaction per step
         for i in range(count):
-            await log.append(T0 + timedelta(seconds=i), [("input", f"door-front: open #{i}")])
-        await db.commit()
+            await outbox.commit_step([], log=[("input", f"door-front: open #{i}")],
+                                     at=T0 + timedelta(seconds=i))
 
 
 async def test_keeps_the_newest_entries_and_far_more_than_a_thousand(tmp_path: Path) -> None:

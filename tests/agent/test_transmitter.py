@@ -8,20 +8,22 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
+from agent.panel import Report
 from agent.transmitter import Transmitter
 from config.site import AlarmCentre
+from protocol.codes import EventKind
 from receiver.service import Receiver
 from tests.broker import free_port
 from tests.e2e.stack import EXAMPLES, receiver_config, site_config
 
 
 def _centre(tmp: Path, receiver: Receiver, *, primary: str | None = None,
-            account: str | None = None) -> AlarmCentre:
+            account: str | None = None, keyed: bool = True) -> AlarmCentre:
     site = site_config(tmp, "mqtt://127.0.0.1:1", receiver.port("tcp"), receiver.port("udp"))
     centre = site.alarm_centre
-    paths = [p.model_copy(update={"ack_timeout": timedelta(seconds=0.3), "retries": 1})
-             for p in centre.paths]
+    quick: dict[str, object] = {"ack_timeout": timedelta(seconds=0.3), "retries": 1}
+    paths = [p.model_copy(update=quick if keyed else {**quick, "key": None}) for p in centre.paths]
     if primary:
         paths[0] = paths[0].model_copy(update={"url": primary})
     update: dict[str, object] = {"paths": paths}
@@ -55,10 +57,10 @@ async def test_urgent_reports_overtake_the_queue_and_order_is_kept(tmp_path: Pat
     async with Receiver(receiver_config(tmp_path)) as receiver:
         centre = _centre(tmp_path, receiver)
         async with Outbox(tmp_path / "agent.db") as outbox:
-            await outbox.commit_step([PendingReport("burglary_perimeter", 12),
-                                      PendingReport("tamper", 10),
-                                      PendingReport("panic", 2, urgent=True),
-                                      PendingReport("burglary_perimeter", 13)])
+            await outbox.commit_step([Report(EventKind.BURGLARY_PERIMETER, 12),
+                                      Report(EventKind.TAMPER, 10),
+                                      Report(EventKind.PANIC, 2, urgent=True),
+                                      Report(EventKind.BURGLARY_PERIMETER, 13)])
         async with _transmitting(tmp_path, centre) as tx:
             await _wait(lambda: _count(receiver, 4))
             await _wait(lambda: _empty(tx))
@@ -72,7 +74,7 @@ async def test_sequence_numbers_survive_a_restart(tmp_path: Path) -> None:
         centre = _centre(tmp_path, receiver)
         for n in range(3):
             async with _transmitting(tmp_path, centre) as tx:
-                await tx.outbox.commit_step([PendingReport("tamper", 10 + n)])
+                await tx.outbox.commit_step([Report(EventKind.TAMPER, 10 + n)])
                 tx.wakeup.set()
                 await _wait(lambda n=n: _count(receiver, n + 1))  # type: ignore[misc]
         assert [e.sequence for e in await receiver.store.events()] == [1, 2, 3]
@@ -83,7 +85,7 @@ async def test_nak_for_a_wrong_clock_is_corrected_and_the_event_delivered(tmp_pa
         centre = _centre(tmp_path, receiver)
         ten_years_off = lambda: datetime.now(UTC) - timedelta(days=3652)  # noqa: E731
         async with _transmitting(tmp_path, centre, clock=ten_years_off) as tx:
-            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             tx.wakeup.set()
             await _wait(lambda: _count(receiver, 1))
             assert abs(tx.offset - timedelta(days=3652)) < timedelta(seconds=5)
@@ -95,7 +97,7 @@ async def test_dead_primary_fails_over_to_backup_and_reports_comms_trouble(tmp_p
     async with Receiver(receiver_config(tmp_path)) as receiver:
         centre = _centre(tmp_path, receiver, primary=f"tcp://127.0.0.1:{free_port()}")
         async with _transmitting(tmp_path, centre, faults=faults) as tx:
-            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             tx.wakeup.set()
             await _wait(lambda: _count(receiver, 2), timeout=5)
             await _wait(lambda: _empty(tx))
@@ -105,26 +107,49 @@ async def test_dead_primary_fails_over_to_backup_and_reports_comms_trouble(tmp_p
         assert ("path primary failed", True) in faults
 
 
-async def test_duh_is_not_repeated_and_raises_a_fault(tmp_path: Path) -> None:
+async def test_duh_on_a_plain_path_is_not_repeated_and_raises_a_fault(tmp_path: Path) -> None:
     faults: list[tuple[str, bool]] = []
     async with Receiver(receiver_config(tmp_path)) as receiver:
-        centre = _centre(tmp_path, receiver, account="7777")
+        centre = _centre(tmp_path, receiver, account="7777", keyed=False)
         counters = receiver.handler.counters
         async with _transmitting(tmp_path, centre, faults=faults) as tx:
             await _wait(lambda: _polled(tx))  # the start-up link tests are DUHed too
+            await _wait(lambda: _answered(receiver, "duh_unknown_account", 2))
             before = counters["duh_unknown_account"]
-            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             tx.wakeup.set()
             await _wait(lambda: _empty(tx))
-            await asyncio.sleep(0.5)
-            assert counters["duh_unknown_account"] == before + 1
+            polls = tx.polls
+            await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])  # processed after the panic
+            tx.wakeup.set()
+            await _wait(lambda: _empty(tx))
+            assert counters["duh_unknown_account"] == before + 2 + (tx.polls - polls)
         async with tx.outbox, tx.outbox.db.execute("SELECT kind, reason FROM rejected") as cur:
-            assert [tuple(r) for r in await cur.fetchall()] == [("panic", "DUH from primary")]
+            assert [tuple(r) for r in await cur.fetchall()] == [("panic", "DUH from primary"),
+                                                                 ("tamper", "DUH from primary")]
         assert any("DUH" in name for name, on in faults if on)
+
+
+async def test_plain_duh_to_an_encrypted_report_keeps_it_queued(tmp_path: Path) -> None:
+    """DUH is never encrypted, so anyone on the path can send it: not an answer, the report stays."""
+    async with Receiver(receiver_config(tmp_path)) as receiver:
+        centre = _centre(tmp_path, receiver, account="7777")
+        async with _transmitting(tmp_path, centre) as tx:
+            await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
+            tx.wakeup.set()
+            await _wait(lambda: _answered(receiver, "duh_unknown_account", 6), timeout=10)
+            assert await tx.outbox.pending() >= 1
+            assert tx.counters["unauthenticated_answer"] >= 6
+        async with tx.outbox, tx.outbox.db.execute("SELECT COUNT(*) FROM rejected") as cur:
+            assert (await cur.fetchone()) == (0,)
 
 
 async def _count(receiver: Receiver, n: int) -> bool:
     return len(await receiver.store.events()) >= n
+
+
+async def _answered(receiver: Receiver, counter: str, n: int) -> bool:
+    return receiver.handler.counters[counter] >= n
 
 
 async def _polled(tx: Transmitter) -> bool:

@@ -27,12 +27,19 @@ async def test_alarm_on_a_window_brings_intercom_snapshots_to_the_centre(
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(run_intercom(stack.agent.site, stop=stop), name="intercom")
-            await asyncio.sleep(1.0)  # the driver connects and fills its pre-event buffer
             command = mqtt.PanelCommand(action="ARM_AWAY", code="1234", skip_delay=True)
             async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+                await client.subscribe(mqtt.device_topic("demo-home", "intercom-front", mqtt.Channel.STATE))
+                async with asyncio.timeout(10):  # the driver is connected and its camera delivers
+                    async for message in client.messages:
+                        state = mqtt.decode(mqtt.DeviceState, bytes(message.payload))  # type: ignore[arg-type]
+                        if state.camera == "ok":
+                            break
                 await client.publish(mqtt.panel_topic("demo-home", mqtt.Channel.SET),
                                      command.model_dump_json(), qos=1)
-            await asyncio.sleep(0.5)
+            async with asyncio.timeout(10):  # the code is checked off the message path
+                while stack.agent.state.mode != "armed_away":
+                    await asyncio.sleep(0.02)
             await stack.act("window-living", "open")
             await stack.wait_event("BA", timeout=2.0)
             store = EvidenceStore(stack.receiver.db, stack.receiver.clock)

@@ -80,7 +80,7 @@ class AgentProcess:
             out.write(f"---- start {self.starts}\n".encode())
             out.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wachter.cli", "agent", "--config", str(self.config)],
+                [sys.executable, "-m", "wachter.cli", "agent", "--demo", "--config", str(self.config)],
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
@@ -144,6 +144,19 @@ class Devices:
         await self.client.publish(topic, event.model_dump_json(), qos=1)
         self.published.append(event)
         return event
+
+
+async def processed_up_to_here(devices: Devices, receivers: Iterable[Receiver], timeout: float = 30) -> None:
+    """Everything published before now has been handled and delivered: a non-urgent marker (a
+    smoke alarm, FA) published now is stored only after every report queued before it (the
+    outbox sends urgent reports first and the others in order), so a duplicate or a late report
+    would be stored by the time it is. Once per test: the smoke detector stays in alarm."""
+    receivers = list(receivers)
+    before = len(await stored(receivers, {"FA"}))
+    marker = mqtt.DeviceEvent(id=uuid.uuid4().hex, device="smoke-hall", type=mqtt.EventType.SMOKE)
+    topic = mqtt.device_topic(SITE, "smoke-hall", mqtt.Channel.EVENT)
+    await devices.client.publish(topic, marker.model_dump_json(), qos=1)  # not in ``published``
+    await wait_stored(receivers, before + 1, timeout, {"FA"})
 
 
 async def wait_stored(receivers: Iterable[Receiver], n: int, timeout: float, codes: set[str]) -> None:

@@ -11,18 +11,24 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
+import sqlite3
+import threading
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
+from agent.eventlog import read_log
 from protocol.mqtt import EventType
 from receiver.service import Receiver
 from tests.broker import Mosquitto
 from tests.faults.harness import (
     Devices,
+    agent_in_process,
     agent_process,
     path_spec,
+    processed_up_to_here,
     receiver_on,
     stored,
     wait_stored,
@@ -90,7 +96,7 @@ async def test_kill_9_during_a_burst_loses_nothing(tmp_path: Path, mosquitto: Mo
                 tg.create_task(publish())
                 tg.create_task(kill())
             await wait_stored([receiver], len(plan), timeout=60, codes=CODES)
-            await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
+            await processed_up_to_here(devices, [receiver])  # anything extra would be stored now
         events = await stored([receiver], CODES)
     assert agent.kills == KILLS
 
@@ -116,3 +122,49 @@ async def test_kill_9_during_a_burst_loses_nothing(tmp_path: Path, mosquitto: Mo
     assert all(s <= p for s, p in pairs), pairs
     # one DC-09 sequence per report: nothing was stored twice under a new number
     assert len({e.sequence for e in events}) == len(events)
+    # the local event log (what an installer and an investigation read) has every report too
+    logged = [line.text for line in read_log(tmp_path / "agent" / "agent.db", limit=100_000)
+              if line.kind == "report"]
+    tampers = [(m[1], int(m[2])) for t in logged if (m := re.match(r"(tamper(?: restore)?) (\d+)", t))]
+    for device, zone in TAMPER_DEVICES.items():
+        sent = ["tamper" if k is EventType.TAMPER else "tamper restore" for d, k in plan if d == device]
+        got = [kind for kind, z in tampers if z == zone]
+        assert got == sent, f"{device}: logged {got}, published {sent}"
+    assert sum(t.startswith("panic ") for t in logged) == PANICS
+
+
+async def test_the_event_log_is_committed_with_the_step(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """What a kill -9 at any instant leaves on disk: the committed database, read while 200 events
+    are handled. Every committed step (its event marked as seen) must have its log line with it."""
+    async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
+        config = write_site(tmp_path, mosquitto.url,
+                            [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
+        async with agent_in_process(config) as agent, \
+                aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="fault-devices") as client:
+            database = agent.outbox.path
+            done = threading.Event()
+            snapshots: list[tuple[int, int]] = []
+
+            def watch() -> None:  # a reader sees exactly the committed transactions (WAL)
+                with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+                    while not done.is_set():
+                        snapshots.append(db.execute(
+                            "SELECT (SELECT COUNT(*) FROM seen WHERE device = 'door-back'),"
+                            " (SELECT COUNT(*) FROM event_log WHERE kind = 'input'"
+                            "  AND text LIKE 'door-back: tamper%')").fetchone())
+
+            devices = Devices(client)
+            watcher = asyncio.create_task(asyncio.to_thread(watch))
+            try:
+                for i in range(200):
+                    kind = EventType.TAMPER if i % 2 == 0 else EventType.TAMPER_RESTORE
+                    await devices.send("door-back", kind)
+                async with asyncio.timeout(60):
+                    while not snapshots or snapshots[-1][0] < 200:
+                        await asyncio.sleep(0.05)
+            finally:
+                done.set()
+                await watcher
+    torn = [s for s in snapshots if s[0] != s[1]]
+    assert snapshots[-1] == (200, 200)
+    assert torn == [], f"{len(torn)} of {len(snapshots)} committed states had a step without its log line"

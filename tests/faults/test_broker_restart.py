@@ -10,15 +10,25 @@ import contextlib
 import time
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
-from agent.service import BROKER_FAULT
+from agent.broker_link import BROKER_FAULT
 from drivers.broker import Backoff, Broker
 from drivers.link import DeviceLink
 from protocol.mqtt import EventType
 from receiver.service import Receiver
 from tests.broker import Mosquitto
-from tests.faults.harness import SITE, agent_process, path_spec, receiver_on, stored, write_site
+from tests.faults.harness import (
+    SITE,
+    Devices,
+    agent_process,
+    path_spec,
+    processed_up_to_here,
+    receiver_on,
+    stored,
+    write_site,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(180)]
 
@@ -70,7 +80,8 @@ async def test_broker_killed_and_restarted_during_a_burst(tmp_path: Path, mosqui
         async with asyncio.timeout(30):  # ... and every report stored at the alarm centre
             while len(await stored([receiver], set(BUTTONS.values()))) < PRESSES * len(BUTTONS):
                 await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="fault-marker") as client:
+            await processed_up_to_here(Devices(client), [receiver])  # a duplicate would be stored now
         events = await stored([receiver], set(BUTTONS.values()))
 
     for device, code in BUTTONS.items():

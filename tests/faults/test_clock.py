@@ -3,7 +3,6 @@ offset, resends, and nothing is lost; the offset is stored, so after a restart n
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from tests.faults.harness import (
     Devices,
     agent_in_process,
     path_spec,
+    processed_up_to_here,
     receiver_on,
     stored,
     wait_stored,
@@ -52,7 +52,7 @@ async def test_nak_for_a_clock_ten_years_off_then_ack(tmp_path: Path, mosquitto:
             async with agent_in_process(config, wrong_clock) as agent:  # restart, same wrong clock
                 await devices.send("panic-hall", EventType.PRESS)
                 await wait_stored([receiver], 2, timeout=10, codes={"PA"})
-                await asyncio.sleep(0.5)
+                await processed_up_to_here(devices, [receiver])
         events = await stored([receiver], {"PA", "TA", "TR"})
 
     assert naks >= 1

@@ -19,6 +19,7 @@ from tests.faults.harness import (
     Devices,
     agent_process,
     path_spec,
+    processed_up_to_here,
     receiver_on,
     stored,
     wait_stored,
@@ -67,7 +68,7 @@ async def test_network_cut_and_restored(tmp_path: Path, mosquitto: Mosquitto) ->
         await publish(3)
         await wait_stored([receiver], len(devices.published), timeout=40, codes=CODES)
         await agent.wait_log("local fault cleared: path backup failed", timeout=25)
-        await asyncio.sleep(1.0)
+        await processed_up_to_here(devices, [receiver])
         events = await stored([receiver], CODES)
         comms = await stored([receiver], {"YS", "YK"})
         log = agent.text()

@@ -23,6 +23,7 @@ from tests.faults.harness import (
     Devices,
     agent_process,
     path_spec,
+    processed_up_to_here,
     receiver_on,
     stored,
     wait_stored,
@@ -73,7 +74,7 @@ async def test_primary_down_for_a_minute(tmp_path: Path, mosquitto: Mosquitto) -
         await publish(POLL + 5)
         receivers = [primary, backup]
         await wait_stored(receivers, len(devices.published), timeout=30, codes=CODES)
-        await asyncio.sleep(1.0)
+        await processed_up_to_here(devices, receivers)
         at_primary = await stored([primary], CODES)
         at_backup = await stored([backup], CODES)
         comms = await stored(receivers, {"YS", "YK"})

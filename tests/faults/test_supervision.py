@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
+from agent.panel import Report
 from agent.transmitter import Transmitter
 from config.site import AlarmCentre, ReceiverPathConfig
+from protocol.codes import EventKind
 from receiver.service import Receiver
 from simulator.netproxy import NetProxy
 from tests.faults.harness import KEY, receiver_on
@@ -61,11 +63,20 @@ async def polls_of(receiver: Receiver) -> int:
     return sum(1 for e in await receiver.store.events(limit=10_000) if e.token == "NULL")
 
 
+async def looked(tx: Transmitter, timeout: float = 3.0) -> None:
+    """Until every path's supervision loop has looked at the clock as it is now and found no
+    poll due: whatever the clock made due has been polled (processed up to now)."""
+    marks = [p.idle_looks for p in tx.paths]
+    async with asyncio.timeout(timeout):
+        while any(p.idle_looks <= mark for p, mark in zip(tx.paths, marks, strict=True)):
+            await asyncio.sleep(0.005)
+
+
 async def settle(tx: Transmitter, polls: int, timeout: float = 3.0) -> None:
     async with asyncio.timeout(timeout):
         while tx.polls < polls:
             await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    await looked(tx, timeout)
 
 
 async def test_null_polls_per_path_at_the_configured_interval(tmp_path: Path) -> None:
@@ -76,7 +87,7 @@ async def test_null_polls_per_path_at_the_configured_interval(tmp_path: Path) ->
             assert tx.polls == 2
             for _ in range(4):  # 4 x 45 s = 180 s: primary due at 90 and 180, backup at 180
                 clock.advance(45)
-                await asyncio.sleep(0.15)
+                await looked(tx)
             await settle(tx, 5)
             assert tx.polls == 5
         # every poll of the primary went over the one kept-open connection
@@ -90,13 +101,13 @@ async def test_a_poll_is_skipped_when_an_event_was_just_sent(tmp_path: Path) -> 
         async with transmitting(tmp_path, centre(receiver, primary_poll=90), clock) as tx:
             await settle(tx, 2)
             clock.advance(80)  # 10 s before the primary's poll is due, an event goes out
-            await tx.outbox.commit_step([PendingReport("tamper", 10)])
+            await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])
             tx.wakeup.set()
             async with asyncio.timeout(3):
                 while tx.sent < 1:
                     await asyncio.sleep(0.01)
             clock.advance(20)  # the old poll time (90 s) has passed: no poll, the event proved the link
-            await asyncio.sleep(0.3)
+            await looked(tx)
             assert tx.polls == 2
             clock.advance(75)  # 95 s after the event: now the primary is polled
             await settle(tx, 3)
@@ -114,9 +125,13 @@ async def test_a_dropped_connection_is_reopened_without_a_retry(tmp_path: Path) 
         async with transmitting(tmp_path, c, clock) as tx:
             await settle(tx, 2)
             proxy.mode = "refuse"  # drops the kept connection, as a receiver's idle timeout does
-            await asyncio.sleep(0.05)
+            link = tx.paths[0].tcp
+            assert link is not None
+            async with asyncio.timeout(3):  # until our end has seen it closed
+                while link._stream is not None and not link._stream[0].at_eof():
+                    await asyncio.sleep(0.005)
             proxy.mode = "pass"
-            await tx.outbox.commit_step([PendingReport("panic", 2, urgent=True)])
+            await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
             tx.wakeup.set()
             async with asyncio.timeout(3):
                 while tx.sent < 1:

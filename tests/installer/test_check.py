@@ -98,6 +98,15 @@ def test_mqtt_url_format(write: Writer) -> None:
     assert_at(only(check(path)), path, line_of(text, "url: 127.0.0.1:1883"), "mqtt.url", "mqtts://")
 
 
+def test_mqtt_protocol_is_5_or_3_1_1(write: Writer) -> None:
+    for written, meant in (("5", "5"), ('"3.1.1"', "3.1.1"), ("3.1.1", "3.1.1")):
+        text = edit(SITE_TEXT, ("# protocol: 5 ", f"protocol: {written} "))
+        assert load_site(write(text)).mqtt.protocol == meant
+    text = edit(SITE_TEXT, ("# protocol: 5 ", "protocol: 4 "))
+    path = write(text)
+    assert_at(only(check(path)), path, line_of(text, "protocol: 4"), "mqtt.protocol", "3.1.1")
+
+
 def test_duplicate_device_id(write: Writer) -> None:
     text = edit(SITE_TEXT, ("id: window-study", "id: window-bedroom"))
     path = write(text)
@@ -245,7 +254,7 @@ def test_cli_check_prints_every_problem(write: Writer, capsys: pytest.CaptureFix
     assert f"{path}:{line_of(text, 'type: smok')}: devices[7].type:" in err
     assert f"{path}:{line_of(text, 'zone: 13', 2)}: devices[6].zone:" in err
     good = write(SITE_TEXT, "good.yaml")
-    assert main(["check", str(good), "--explain"]) == 0
+    assert main(["check", str(good), "--explain", "--demo"]) == 0
     out = capsys.readouterr().out
     assert "ok" in out and "devices[0].supervision (panic-bedroom) = 120s  (from profile)" in out
 
@@ -262,3 +271,45 @@ def test_agent_refuses_an_invalid_config_with_the_same_messages(
     for problem in caught.value.problems:
         assert str(problem) in err
     assert f"{path}:{line_of(text, 'gpio: {pin: 17}', 2)}: devices[4].gpio.pin:" in err
+
+
+def test_the_public_demo_key_and_pins_are_refused_outside_the_demo(
+    write: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(SITE_TEXT)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    key_line = line_of(SITE_TEXT, "key: hex:C73EC203BC231D91C3EEBBC4751A55E9")
+    assert f"{path}:{key_line}: alarm_centre.paths[0].key: the public demo DC-09 key" in err
+    assert "alarm_centre.paths[1].key" in err and "`wachter keys dc09`" in err
+    assert f"{path}:{line_of(SITE_TEXT, 'pin_hash:')}: panel.users[0].pin_hash:" in err
+    assert "panel.users[0].duress_pin_hash" in err and "`wachter hash-pin`" in err
+    assert "C73EC203" not in err  # the key itself is never printed
+    assert main(["agent", "--config", str(path)]) == 2  # the agent refuses them too
+    assert "panel.users[2].pin_hash" in capsys.readouterr().err
+    assert main(["check", str(path), "--demo"]) == 0
+
+
+def test_own_key_and_pins_pass(write: Writer) -> None:
+    from config.pins import hash_pin
+    from wachter.keys import dc09_key
+
+    text = SITE_TEXT.replace("hex:C73EC203BC231D91C3EEBBC4751A55E9", dc09_key())
+    for line in [ln for ln in text.splitlines() if "pin_hash:" in ln]:
+        field, _, _ = line.partition(":")
+        text = text.replace(line, f'{field}: "{hash_pin("8642")}"')
+    assert main(["check", str(write(text))]) == 0
+
+
+@pytest.mark.parametrize("url", ["http://arc.example.nl", "http://192.168.1.20:8080"])
+def test_evidence_over_plain_http_is_refused_off_this_machine(write: Writer, url: str) -> None:
+    text = SITE_TEXT.replace('  prefix: "0"\n', f'  prefix: "0"\n  evidence_url: {url}\n')
+    path = write(text)
+    assert_at(only(check(path)), path, line_of(text, "evidence_url:"), "alarm_centre.evidence_url",
+              "in clear", "https://")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080", "https://arc.example.nl"])
+def test_evidence_over_https_or_to_this_machine_is_accepted(write: Writer, url: str) -> None:
+    text = SITE_TEXT.replace('  prefix: "0"\n', f'  prefix: "0"\n  evidence_url: {url}\n')
+    assert check(write(text)) == []

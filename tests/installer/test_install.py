@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "install-pi.sh"
 WACHTER = REPO / ".venv" / "bin" / "wachter"
 STEPS = ["OS packages", "system user wachter", "code in /opt/wachter", "config in /etc/wachter",
-         "MQTT accounts", "systemd units", "done"]
+         "MQTT accounts", "systemd units", "is the site ready", "done"]
 
 
 def install(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,10 +39,25 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path: Path) -> None:
     assert list(root.iterdir()) == []
 
 
+TOUCHED = ["/etc/wachter", "/opt/wachter", "/var/lib/wachter", "/etc/passwd", "/etc/group",
+           "/etc/systemd/system", "/etc/mosquitto", "/etc/mosquitto/conf.d"]
+
+
+def _looks(paths: list[str]) -> dict[str, tuple[int, int] | None]:
+    """(mtime, size) of what an install would change, None when absent."""
+    out: dict[str, tuple[int, int] | None] = {}
+    for name in paths:
+        path = Path(name)
+        out[name] = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+    return out
+
+
 def test_dry_run_on_this_machine_changes_nothing() -> None:
+    before = _looks(TOUCHED)
     result = install("--dry-run", "--no-packages")
     assert result.returncode == 0, result.stderr
     assert "(dry run)" in result.stdout and "== done" in result.stdout
+    assert _looks(TOUCHED) == before
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int, str]]:
@@ -68,6 +83,10 @@ def test_installs_twice_in_a_throwaway_root(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     assert _tree(root) == tree  # nothing changed: no new keys, config kept, same owners and modes
     assert "keeping the existing /etc/wachter/site.yaml" in second.stdout
+    # the example site it starts from holds the public demo key and PINs: named, with the fix
+    assert "NOT READY" in first.stdout
+    assert "alarm_centre.paths[0].key: the public demo DC-09 key" in first.stderr
+    assert "wachter keys dc09" in first.stderr and "wachter hash-pin" in first.stderr
 
     uid = next(int(line.split(":")[2]) for line in (root / "etc/passwd").read_text().splitlines()
                if line.startswith("wachter:"))

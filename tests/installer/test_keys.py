@@ -191,15 +191,18 @@ async def test_commands_reach_only_their_device(secured: Secured) -> None:
 
 
 @pytest.mark.broker
-async def test_the_agent_and_home_assistant_do_their_jobs(secured: Secured) -> None:
+async def test_home_assistant_commands_the_panel_and_reads_its_state(secured: Secured) -> None:
+    command, state = b'{"v":1,"action":"ARM_AWAY"}', b'{"v":1,"state":"arming"}'
     async with watching(secured.client("ui.homeassistant"), f"{ROOT}/#") as ui_seen, \
             watching(secured.client("agent"), f"{ROOT}/panel/set") as agent_seen:
         async with secured.client("ui.homeassistant") as ui:
-            await ui.publish(f"{ROOT}/panel/set", b'{"v":1,"action":"ARM_AWAY"}', qos=1)
+            await ui.publish(f"{ROOT}/panel/set", command, qos=1)
         await until(agent_seen, f"{ROOT}/panel/set")
         async with secured.client("agent") as agent:
-            await agent.publish(f"{ROOT}/panel/state", b'{"v":1,"state":"arming"}', qos=1)
+            await agent.publish(f"{ROOT}/panel/state", state, qos=1)
         await until(ui_seen, f"{ROOT}/panel/state")
+    assert agent_seen == [(f"{ROOT}/panel/set", command)]  # the agent got Home Assistant's command
+    assert (f"{ROOT}/panel/state", state) in ui_seen  # and Home Assistant the agent's state
 
 
 @pytest.mark.broker
@@ -262,3 +265,19 @@ async def test_tls_needs_a_client_certificate_and_the_private_ca(secured: Secure
     with pytest.raises(aiomqtt.MqttError):  # the system CAs do not vouch for the home's broker
         async with tls_client(aiomqtt.TLSParameters()):
             pass
+
+
+@pytest.mark.broker
+async def test_a_device_certificate_acts_only_as_its_own_account(secured: Secured) -> None:
+    """The door's key and certificate with the agent's name and password: still only the door."""
+    forged, marker = f"{ROOT}/panel/state", f"{ROOT}/device/door-front/event"
+    impostor = aiomqtt.Client("localhost", secured.tls_port, username="agent",
+                              password=secured.password("agent"), timeout=5,
+                              tls_params=secured.tls("device.door-front"))
+    # watched as the agent, which reads every topic of the site (Home Assistant's account reads no
+    # contact's events)
+    async with watching(secured.client("agent"), f"{ROOT}/#") as seen, impostor:
+        await impostor.publish(forged, b'{"v":1,"state":"disarmed"}', qos=1)
+        await impostor.publish(marker, b'{"marker": true}', qos=1)
+        await until(seen, marker)  # per-client ordering: the forged state would have come first
+    assert [t for t, _ in seen] == [marker]

@@ -62,17 +62,22 @@ def notify_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     server.close()
 
 
+async def pings_after(sock: NotifySocket, since: float, count: int, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while len([t for t in sock.pings() if t > since]) < count:
+            await asyncio.sleep(0.01)
+
+
 async def test_pings_stop_while_the_event_loop_stalls(notify_socket: NotifySocket) -> None:
     task = asyncio.create_task(watchdog_loop())
-    await asyncio.sleep(0.5)
+    await pings_after(notify_socket, 0.0, 3)
     stalled_at = time.monotonic()
     asyncio.get_running_loop().call_soon(time.sleep, STALL)  # a blocking call stalls the loop
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # yields once: the stall runs now, in the loop itself
     resumed_at = time.monotonic()
-    await asyncio.sleep(0.5)
+    await pings_after(notify_socket, resumed_at, 3)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    await asyncio.sleep(0.1)
 
     assert notify_socket.got[0][1] == "READY=1"
     pings = notify_socket.pings()
@@ -94,5 +99,7 @@ async def test_no_pings_for_another_process(
     """WATCHDOG_PID names the main process; a child that inherited the environment stays quiet."""
     monkeypatch.setenv("WATCHDOG_PID", "1")
     await asyncio.wait_for(watchdog_loop(), timeout=1)  # returns at once: no watchdog for us
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):  # processed up to here: READY, sent before any ping would be
+        while not notify_socket.got:
+            await asyncio.sleep(0.01)
     assert [m for _, m in notify_socket.got] == ["READY=1"]

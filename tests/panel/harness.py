@@ -13,6 +13,7 @@ from agent.panel import (
     Command,
     DeviceAvailability,
     DeviceInput,
+    EnteredCode,
     Input,
     PanelNotice,
     PanelState,
@@ -25,6 +26,7 @@ from agent.panel import (
     next_deadline,
     step,
 )
+from agent.pin_checks import match_code
 from config.loader import load_site
 from config.site import Device, DeviceType, ModeTimings, Site, ZoneType
 from protocol import mqtt
@@ -32,12 +34,23 @@ from protocol.mqtt import EventType
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "site.yaml"
 T0 = datetime(2025, 3, 3, 22, 0, tzinfo=UTC)
-RESIDENT, DURESS, PARTNER, WRONG = "1234", "9999", "2468", "0000"
+RESIDENT, DURESS, PARTNER, WRONG, INSTALLER = "1234", "9999", "2468", "0000", "4321"
 
 
 @functools.cache
 def example_site() -> Site:
     return load_site(EXAMPLE)
+
+
+_CHECKED: dict[tuple[str, str], EnteredCode] = {}
+
+
+def checked(site: Site, code: str) -> EnteredCode:
+    """``match_code``, remembered per users and code: scrypt is slow on purpose."""
+    key = (repr(site.panel.users), code)
+    if key not in _CHECKED:
+        _CHECKED[key] = match_code(site, code)
+    return _CHECKED[key]
 
 
 def with_devices(site: Site, *extra: Device) -> Site:
@@ -113,7 +126,9 @@ class Panel:
         return self.send(DeviceAvailability(device, online), after)
 
     def command(self, action: str, code: str | None = RESIDENT, **kw: Any) -> list[Action]:
-        return self.send(Command(action, code, **kw))  # type: ignore[arg-type]
+        """As the shell does: the typed code checked against the hashes, then the core steps."""
+        entered = None if code is None else checked(self.site, code)
+        return self.send(Command(action, entered, **kw))  # type: ignore[arg-type]
 
     def arm(self, action: str = "ARM_AWAY", code: str = RESIDENT, **kw: Any) -> list[Action]:
         return self.command(action, code, **kw)

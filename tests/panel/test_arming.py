@@ -41,9 +41,9 @@ def test_exit_delay_then_armed_with_user_report() -> None:
     ("action", "source", "kind"),
     [
         ("ARM_AWAY", "keypad", "arm"),
-        ("ARM_AWAY", "remote", "arm_remote"),
-        ("ARM_HOME", "keypad", "arm_stay"),
-        ("ARM_NIGHT", "remote", "arm_stay"),
+        ("ARM_AWAY", "remote", "remote_arm"),
+        ("ARM_HOME", "keypad", "stay_arm"),
+        ("ARM_NIGHT", "remote", "stay_arm"),
     ],
 )
 def test_arm_report_kind(action: str, source: str, kind: str) -> None:
@@ -85,7 +85,7 @@ def test_open_entry_door_is_fine_during_exit_delay_and_starts_entry_if_still_ope
     panel.close("door-front", after=5)
     panel.open("door-front", after=5)
     actions = panel.to_deadline()
-    assert kinds(actions) == ["arm_remote"]
+    assert kinds(actions) == ["remote_arm"]
     assert panel.mode == "pending"
 
 
@@ -101,14 +101,14 @@ def test_forced_arm_bypasses_and_reports_each_zone() -> None:
     panel.open("window-living")
     panel.open("window-study")
     actions = panel.arm(force=True, skip_delay=True)
-    assert kinds(actions) == ["bypass", "bypass", "forced_arm", "arm_remote"]
+    assert kinds(actions) == ["bypass", "bypass", "forced_arm", "remote_arm"]
     assert [r.number for r in reports(actions)] == [12, 14, 1, 1]
     assert published(actions)[-1].bypassed == ["window-living", "window-study"]
     panel.close("window-living")
     assert kinds(panel.open("window-living")) == []
     assert panel.mode == "armed_away"
     actions = panel.disarm()
-    assert kinds(actions) == ["unbypass", "unbypass", "disarm_remote"]
+    assert kinds(actions) == ["bypass:restore", "bypass:restore", "remote_disarm"]
     assert panel.state.bypassed == []
 
 
@@ -126,7 +126,7 @@ def test_perimeter_opening_during_exit_delay_alarms() -> None:
     panel.arm()
     actions = panel.open("door-back", after=10)
     assert panel.mode == "triggered"
-    assert kinds(actions) == ["arm_remote", "burglary_perimeter"]
+    assert kinds(actions) == ["remote_arm", "burglary_perimeter"]
 
 
 def test_disarm_during_exit_delay_sends_nothing_to_the_arc() -> None:

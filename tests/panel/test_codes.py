@@ -37,7 +37,7 @@ def test_lockout_after_limit_refuses_even_good_codes_then_ends() -> None:
     panel.disarm(WRONG)
     panel.disarm(WRONG)
     actions = panel.disarm(WRONG)
-    assert kinds(actions) == ["code_tamper"]
+    assert kinds(actions) == ["user_code_tamper"]
     assert notices(actions, "lockout")
     actions = panel.disarm(RESIDENT, after=60)
     assert notices(actions, "code_refused")
@@ -107,7 +107,7 @@ def test_duress_never_cancels_the_alarm_at_the_arc() -> None:
 def test_duress_arm_arms_and_reports() -> None:
     panel = Panel()
     actions = panel.arm(code=DURESS, skip_delay=True)
-    assert kinds(actions) == ["duress", "arm_remote"]
+    assert kinds(actions) == ["duress", "remote_arm"]
     assert panel.mode == "armed_away"
 
 

@@ -52,7 +52,7 @@ def test_disarm_during_entry_delay_sends_only_the_disarm() -> None:
     panel = Panel().armed()
     panel.open("door-front")
     actions = panel.disarm(after=12)
-    assert kinds(actions) == ["disarm_remote"]
+    assert kinds(actions) == ["remote_disarm"]
     assert panel.mode == "disarmed"
     assert kinds(panel.tick(after=60)) == []
 

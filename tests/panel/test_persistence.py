@@ -50,7 +50,7 @@ def test_restart_during_pending_gives_exactly_one_alarm() -> None:
     assert deadline is not None and deadline == panel.state.deadline
     state, actions = step(panel.site, from_json(stored), Tick(), deadline + timedelta(minutes=2))
     # one alarm, verified by the window restored from JSON; the lost device fell due too
-    assert kinds(actions) == ["burglary_verified", "supervision"]
+    assert kinds(actions) == ["burglary_verified", "supervision_lost"]
     assert reports(actions)[0].number == 10
     state, actions = step(panel.site, state, Tick(), deadline + timedelta(minutes=2, seconds=1))
     assert kinds(actions) == []
@@ -133,7 +133,7 @@ def test_resume_trouble_found_while_down_is_reported() -> None:
     panel = Panel().armed()
     facts = {"door-back": DeviceState(device="door-back", battery_low=True, ts=T0)}
     _, actions = resume(panel.site, panel.state, facts, panel.now + timedelta(minutes=1))
-    assert kinds(actions) == ["battery_low"]
+    assert kinds(actions) == ["low_battery"]
 
 
 def test_resume_siren_time_over_while_down_rearms() -> None:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.panel import (
+    WRONG_CODE,
     Command,
     DeviceAvailability,
     DeviceInput,
@@ -19,16 +20,20 @@ from agent.panel import (
     step,
 )
 from protocol.mqtt import EventType
-from tests.panel.harness import RESIDENT, T0, WRONG, example_site
+from tests.panel.harness import DURESS, INSTALLER, RESIDENT, T0, checked, example_site
 
 SITE = example_site()
 DEVICES = st.sampled_from([d.id for d in SITE.devices])
 inputs: st.SearchStrategy[Input] = st.one_of(
     st.builds(DeviceInput, DEVICES, st.sampled_from(list(EventType)),
-              st.none() | st.floats(0, 1), st.none() | st.integers(0, 5000)),
+              st.none() | st.floats(0, 1), st.none() | st.integers(0, 5000),
+              st.none() | st.integers(-600, 6000).map(lambda s: T0 + timedelta(seconds=s))),
     st.builds(DeviceAvailability, DEVICES, st.booleans()),
-    st.builds(Command, st.sampled_from(["ARM_AWAY", "ARM_HOME", "DISARM", "TRIGGER"]),
-              st.sampled_from([RESIDENT, WRONG, None]), st.booleans(), st.booleans()),
+    st.builds(Command, st.sampled_from(["ARM_AWAY", "ARM_HOME", "DISARM", "TRIGGER",
+                                        "WALK_TEST_START", "WALK_TEST_END"]),
+              st.sampled_from([checked(SITE, RESIDENT), checked(SITE, INSTALLER),
+                               checked(SITE, DURESS), WRONG_CODE, None]),
+              st.booleans(), st.booleans()),
     st.just(Tick()),
 )
 

@@ -91,7 +91,7 @@ def test_abort_window(after_s: int, cancelled: bool) -> None:
     panel = Panel().armed()
     panel.open("window-living")
     actions = panel.disarm(PARTNER, after=after_s)
-    assert kinds(actions) == (["burglary_cancel"] if cancelled else []) + ["disarm_remote"]
+    assert kinds(actions) == (["burglary_cancel"] if cancelled else []) + ["remote_disarm"]
     if cancelled:
         cancel = reports(actions)[0]
         assert (cancel.number, cancel.user, cancel.device) == (2, 2, "window-living")

@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,28 @@ def test_decode_encrypted_with_ascii_key(capsys: pytest.CaptureFixture[str]) -> 
     code, out = run(["dc09", "decode", SIA_05BB, "--key-ascii", "A" * 16], capsys)
     result = json.loads(out)
     assert code == 0 and result["data"] == "Nri1/WA000" and result["encrypted"] is True
+
+
+def test_a_key_on_the_command_line_is_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="wachter")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["dc09", "decode", SIA_05BB, "--key-ascii", "A" * 16])
+    assert args.func(args) == 0
+    assert "visible to every user" in capsys.readouterr().err
+
+
+def test_the_key_from_a_file_or_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys kept out of the command line, where `ps` shows them to every user."""
+    key_file = tmp_path / "dc09.key"
+    key_file.write_text("ascii:" + "A" * 16 + "\n")
+    code, out = run(["dc09", "decode", SIA_05BB, "--key-file", str(key_file)], capsys)
+    assert code == 0 and json.loads(out)["data"] == "Nri1/WA000"
+    monkeypatch.setenv("WACHTER_DC09_KEY", "ascii:" + "A" * 16)
+    code, out = run(["dc09", "decode", SIA_05BB], capsys)
+    assert code == 0 and json.loads(out)["data"] == "Nri1/WA000"
+    code, out = run(["dc09", "decode", SIA_05BB, "--key-file", str(tmp_path / "missing")], capsys)
+    assert code == 1 and "--key-file" in json.loads(out)["error"]
 
 
 def test_decode_encrypted_without_key(capsys: pytest.CaptureFixture[str]) -> None:

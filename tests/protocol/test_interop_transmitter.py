@@ -18,9 +18,11 @@ from pysiaalarm.account import SIAAccount
 from pysiaalarm.aio.client import SIAClient
 from pysiaalarm.utils.enums import CommunicationsProtocol
 
-from agent.outbox import Outbox, PendingReport
+from agent.outbox import Outbox
+from agent.panel import Report
 from agent.transmitter import Transmitter
 from config.site import AlarmCentre
+from protocol.codes import EventKind
 
 KEY_TEXT = "AAAAAAAAAAAAAAAA"
 ACCOUNT = "12AB"
@@ -97,8 +99,8 @@ async def test_pysiaalarm_acks_the_transmitter(tmp_path: Path, fmt: str, transpo
                                                encrypted: bool) -> None:
     faults: list[tuple[str, bool]] = []
     async with _pysiaalarm(transport, encrypted) as peer, Outbox(tmp_path / "agent.db") as outbox:
-        await outbox.commit_step([PendingReport("panic", 3, urgent=True),
-                                  PendingReport("burglary_perimeter", 12)])
+        await outbox.commit_step([Report(EventKind.PANIC, 3, urgent=True),
+                                  Report(EventKind.BURGLARY_PERIMETER, 12)])
         tx = Transmitter(_centre(fmt, peer, encrypted), outbox, lambda: datetime.now(UTC),
                          lambda name, on: faults.append((name, on)))
         task = asyncio.create_task(tx.run(), name="transmitter")

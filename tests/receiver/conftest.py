@@ -17,10 +17,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from config.receiver import Account, PlanStep, ReceiverConfig
+from config.receiver import DEFAULT_PLANS, Account, PlanStep, ReceiverConfig
 from receiver.db import Database
 from receiver.desk import AlarmDesk
 from receiver.service import open_storage
+from receiver.sitebook import SiteBook
 from receiver.store import EventStore, NewEvent
 from tests.receiver.pg_server import PG_GLOB, PgServer, find_bin
 
@@ -121,5 +122,8 @@ def clock() -> Clock:
 async def desk(store_url: str, clock: Clock) -> AsyncIterator[Desk]:
     store, db = open_storage(ReceiverConfig(store=store_url), clock)
     async with store, db:
-        plans = {a.site: a.action_plan for a in ACCOUNTS}
-        yield Desk(store, AlarmDesk(db, clock, plans), db, clock)
+        book = SiteBook(db, clock, DEFAULT_PLANS)
+        desk = AlarmDesk(db, clock, book)
+        await desk.migrate()
+        await book.import_config(ReceiverConfig(store=store_url, accounts=ACCOUNTS))
+        yield Desk(store, desk, db, clock)

@@ -19,14 +19,33 @@ from tests.receiver.conftest import ACCOUNTS
 KEY_HEX = "C73EC203BC231D91C3EEBBC4751A55E9"
 PASSWORD = "correct horse battery"
 USERS = {"olga": Role.OPERATOR, "sam": Role.SUPERVISOR, "ada": Role.ADMIN}
+#: the demo home's book, as an installer writes it (config/examples/site.yaml's zones)
+BOOK = {
+    "code_word": "tulp",
+    "duress_word": "regenboog",
+    "address": "Dorpsstraat 1, 1234 AB Ergens",
+    "schedule": "armed nights 23:00-07:00",
+    "contacts": [
+        {"name": "Burgemeester", "role": "official", "phone": "+31 6 1234 5678"},
+        {"name": "Partner", "role": "keyholder", "phone": "+31 6 8765 4321"},
+    ],
+    "zones": [
+        {"zone": 2, "name": "Panic button hall", "device": "panic-hall", "location": "hall"},
+        {"zone": 5, "name": "Kitchen window", "device": "window-kitchen"},
+        {"zone": 13, "name": "Bedroom window", "device": "window-bedroom",
+         "location": "bedroom, first floor"},
+        {"zone": 20, "name": "Smoke detector landing", "device": "smoke-hall"},
+        {"zone": 40, "name": "Video intercom front door", "device": "intercom-front"},
+    ],
+}
 
 
-def receiver_config(tmp: Path, store: str | None = None) -> ReceiverConfig:
+def receiver_config(tmp: Path, store: str | None = None, **update: object) -> ReceiverConfig:
     """Free ports; the store is ``store`` (a URL) or a SQLite file in ``tmp``."""
     demo = ACCOUNTS[0].model_dump(mode="json")
     accounts = [
         Account.model_validate(
-            {**demo, "key": f"hex:{KEY_HEX}", "code_word": "tulp", "name": "Woning burgemeester"}
+            {**demo, **BOOK, "key": f"hex:{KEY_HEX}", "name": "Woning burgemeester"}
         ),
         ACCOUNTS[1],
     ]
@@ -35,6 +54,7 @@ def receiver_config(tmp: Path, store: str | None = None) -> ReceiverConfig:
         update={
             "listen": ["tcp://127.0.0.1:0", "udp://127.0.0.1:0"],
             "http": cfg.http.model_copy(update={"port": 0}),
+            **update,
         }
     )
 
@@ -83,8 +103,8 @@ async def send_to(port: int, code: str, zone: str = "02", seq: int = 1) -> str:
     return decode(reply, lambda _a: [key]).token
 
 
-async def running_receiver(tmp: Path, store: str | None = None) -> AsyncIterator[Receiver]:
-    async with Receiver(receiver_config(tmp, store)) as receiver:
+async def running_receiver(tmp: Path, store: str | None = None, **update: object) -> AsyncIterator[Receiver]:
+    async with Receiver(receiver_config(tmp, store, **update)) as receiver:
         for name, role in USERS.items():
             await receiver.accounts.add_user(name, role, PASSWORD)
         yield receiver

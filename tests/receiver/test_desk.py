@@ -49,13 +49,34 @@ async def test_older_alarm_of_equal_priority_comes_first(desk: Desk) -> None:
     assert [a.site for a in await desk.desk.queue()] == ["plain-home", "demo-home"]
 
 
-async def test_later_events_join_the_open_alarm_and_raise_its_priority(desk: Desk) -> None:
-    await desk.signal("BA")
-    await desk.signal("PA", zone="02")
+async def test_each_response_at_one_site_is_its_own_alarm_most_urgent_first(desk: Desk) -> None:
+    """Issue 20: a fire never hides behind a panic; five responses, five rows, five plans."""
+    for code in ("TA", "PA", "FA", "BA", "AT"):
+        await desk.signal(code)
+        desk.clock.advance(1)
+    queue = await desk.desk.queue()
+    assert [(a.site, a.response.value) for a in queue] == [
+        ("demo-home", "holdup"), ("demo-home", "burglary"), ("demo-home", "fire"),
+        ("demo-home", "tamper"), ("demo-home", "technical"),
+    ]
+    plans = {a.response.value: [s.text for s in a.plan or ()] for a in queue}
+    assert any("fire brigade" in text for text in plans["fire"])
+    assert not any("fire brigade" in text for text in plans["holdup"])
+    for alarm in queue:  # each timeline holds only its own events
+        assert [e.kind for e in await desk.desk.log(alarm.id)] == ["opened"]
+
+
+async def test_a_more_urgent_event_of_the_same_response_upgrades_the_alarm_visibly(desk: Desk) -> None:
+    await desk.signal("BA", zone="13")
+    await desk.signal("BV", zone="13")
+    await desk.signal("BA", zone="12")
     [alarm] = await desk.desk.queue()
-    assert alarm.priority == AlarmClass.HOLDUP
-    assert alarm.title.startswith("hold-up")
-    assert [e.kind for e in await desk.desk.log(alarm.id)] == ["opened", "alarm"]
+    assert (alarm.priority, alarm.opened_as, alarm.upgraded) == (
+        AlarmClass.VERIFIED_BURGLARY, AlarmClass.BURGLARY, True)
+    assert alarm.title.startswith("verified burglary: BV zone 13")
+    log = await desk.desk.log(alarm.id)
+    assert [e.kind for e in log] == ["opened", "upgrade", "alarm"]
+    assert "upgraded from burglary to verified burglary" in log[1].text
 
 
 async def test_restore_and_cancel_join_the_timeline_and_keep_the_alarm_open(desk: Desk) -> None:
@@ -65,6 +86,15 @@ async def test_restore_and_cancel_join_the_timeline_and_keep_the_alarm_open(desk
     [alarm] = await desk.desk.queue()
     assert alarm.restored_at is not None and alarm.cancelled
     assert [e.kind for e in await desk.desk.log(alarm.id)] == ["opened", "restore", "restore"]
+
+
+async def test_a_restore_joins_only_the_alarm_of_its_own_response(desk: Desk) -> None:
+    await desk.signal("PA")
+    await desk.signal("FA")
+    await desk.signal("FH")  # the smoke cleared: says nothing about the panic
+    panic, fire = await desk.desk.queue()
+    assert (panic.restored_at, fire.restored_at) == (None, desk.clock())
+    assert [e.kind for e in await desk.desk.log(panic.id)] == ["opened"]
 
 
 async def test_signals_without_an_open_alarm_raise_nothing(desk: Desk) -> None:
@@ -87,12 +117,13 @@ async def test_take_steps_note_close_and_every_action_is_audited(desk: Desk) -> 
     with pytest.raises(DeskError, match="already taken by olga"):
         await desk.desk.take(alarm.id, "piet")
     with pytest.raises(DeskError, match="required steps not done yet: 1, 2"):
-        await desk.desk.close(alarm.id, "olga", "false")
+        await desk.desk.close(alarm.id, "olga", "false", "user_error")
     await desk.desk.check_step(alarm.id, "olga", 0)
     await desk.desk.check_step(alarm.id, "olga", 1)
     await desk.desk.note(alarm.id, "olga", "official pressed by accident")
-    closed = await desk.desk.close(alarm.id, "olga", "false")
-    assert (closed.outcome, closed.closed_by, closed.is_open) == ("false", "olga", False)
+    closed = await desk.desk.close(alarm.id, "olga", "false", "user_error")
+    assert (closed.outcome, closed.reason, closed.closed_by, closed.is_open) == (
+        "false", "user_error", "olga", False)
     assert await desk.desk.queue() == []
     actions = [
         (e.who, e.action) for e in reversed(await AuditLog(desk.db).entries(target=f"alarm:{alarm.id}"))
@@ -112,18 +143,23 @@ async def test_only_the_owner_closes_and_a_supervisor_may_take_over(desk: Desk) 
     [alarm] = await desk.desk.queue()
     await desk.desk.take(alarm.id, "olga")
     with pytest.raises(DeskError, match="taken by olga"):
-        await desk.desk.close(alarm.id, "piet", "real")
+        await desk.desk.close(alarm.id, "piet", "real", "police_sent")
     taken = await desk.desk.take(alarm.id, "sam", override=True)
     assert taken.owner == "sam"
 
 
 async def test_bad_outcome_and_closed_alarm_are_refused(desk: Desk) -> None:
-    await desk.signal("TA", site="plain-home")  # no action plan: nothing required
+    await desk.signal("AT", site="plain-home")  # the built-in technical plan: one required step
     [alarm] = await desk.desk.queue()
     await desk.desk.take(alarm.id, "olga")
-    with pytest.raises(DeskError, match="outcome must be one of"):
-        await desk.desk.close(alarm.id, "olga", "whatever")
-    await desk.desk.close(alarm.id, "olga", "technical")
+    with pytest.raises(DeskError, match="choose an outcome"):
+        await desk.desk.close(alarm.id, "olga", "whatever", "")
+    with pytest.raises(DeskError, match="choose a reason for 'technical'"):
+        await desk.desk.close(alarm.id, "olga", "technical", "")
+    with pytest.raises(DeskError, match="say why"):
+        await desk.desk.skip_step(alarm.id, "olga", 0, "  ")
+    await desk.desk.skip_step(alarm.id, "olga", 0, "mains restored, installer informed")
+    await desk.desk.close(alarm.id, "olga", "technical", "power")
     with pytest.raises(DeskError, match="already closed"):
         await desk.desk.take(alarm.id, "olga")
 
@@ -132,10 +168,14 @@ async def test_a_new_alarm_after_closing_opens_a_new_one(desk: Desk) -> None:
     await desk.signal("TA", site="plain-home")
     [first] = await desk.desk.queue()
     await desk.desk.take(first.id, "olga")
-    await desk.desk.close(first.id, "olga", "false")
+    await desk.desk.skip_step(first.id, "olga", 0, "zone checked")
+    await desk.desk.skip_step(first.id, "olga", 1, "site unoccupied")
+    await desk.desk.skip_step(first.id, "olga", 2, "no guard needed")
+    await desk.desk.close(first.id, "olga", "false", "device_fault")
     await desk.signal("TA", site="plain-home")
     [second] = await desk.desk.queue()
     assert second.id != first.id
+    assert [e.kind for e in await desk.desk.log(second.id)] == ["opened"]  # not the first one's
 
 
 async def test_arming_events_set_the_site_state(desk: Desk) -> None:

@@ -141,3 +141,19 @@ def test_malformed_flag_exits_2_without_showing_the_key(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert b"--account 1234" in done.stderr
     assert SECRET[:8].encode() not in done.stderr + done.stdout
+
+
+def test_an_account_key_from_a_file_stays_out_of_ps(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    key_file = tmp_path / "0471.key"
+    key_file.write_text(f"ascii:{SECRET}\n")
+    cfg = config_from_flags(_args("--account", f"0471:file:{key_file}",
+                                  "--store", f"sqlite://{tmp_path}/r.db"), None)
+    [account] = cfg.accounts
+    assert account.key is not None and account.key.get_secret_value() == f"ascii:{SECRET}"
+    assert "visible to every user" not in caplog.text
+    config_from_flags(_args("--account", f"0471:ascii:{SECRET}",
+                            "--store", f"sqlite://{tmp_path}/r.db"), None)
+    assert "visible to every user" in caplog.text and SECRET not in caplog.text
+    with pytest.raises(FlagError, match="cannot read the key file"):
+        config_from_flags(_args("--account", f"0471:file:{tmp_path / 'gone'}",
+                                "--store", f"sqlite://{tmp_path}/r.db"), None)

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from config.receiver import ReceiverConfig
+from config.receiver import DEFAULT_PLANS, ReceiverConfig
 from receiver.alarms import AlarmClass
 from receiver.auth import LoginLimiter
 from receiver.desk import AlarmDesk, DeskError
 from receiver.links import LinkBook
 from receiver.pg_db import pg_query, postgres_ddl
 from receiver.service import open_storage
+from receiver.sitebook import SiteBook
 from receiver.store import DEDUP_WINDOW, NewEvent
 from receiver.supervision import SiteWatch
 from tests.receiver.conftest import ACCOUNTS, Clock, Desk
@@ -32,7 +33,7 @@ async def other(store_url: str, clock: Clock) -> AsyncIterator[Desk]:
     """A second receiver process's store and desk on the same database."""
     store, db = open_storage(ReceiverConfig(store=store_url), clock)
     async with store, db:
-        yield Desk(store, AlarmDesk(db, clock, {}), db, clock)
+        yield Desk(store, AlarmDesk(db, clock, SiteBook(db, clock, DEFAULT_PLANS)), db, clock)
 
 
 async def test_add_many_stores_each_event_once_and_names_the_first_copy(desk: Desk) -> None:

@@ -58,12 +58,12 @@ async def test_a_restart_resumes_known_faults_without_a_second_alarm(desk: Desk)
     assert len(await desk.desk.queue()) == 1
 
 
-async def test_an_alarm_event_during_a_link_fault_joins_and_outranks_it(desk: Desk) -> None:
+async def test_a_panic_during_a_link_fault_is_its_own_alarm_ahead_of_it(desk: Desk) -> None:
     watch, _ = _watch(desk)
     await watch.tick(desk.clock.advance(200))
     await desk.signal("PA")
-    [alarm] = await desk.desk.queue()
-    assert alarm.priority == AlarmClass.HOLDUP
+    panic, link = await desk.desk.queue()
+    assert (panic.priority, link.priority) == (AlarmClass.HOLDUP, AlarmClass.ATS_FAILURE)
 
 
 def test_the_account_is_read_from_an_undecryptable_frame_header() -> None:

@@ -85,3 +85,27 @@ async def test_panic_button_in_the_browser_reaches_the_alarm_centre(demo_page: s
                 shutil.copy(shot, DOCS / "simulator-page.png")
         finally:
             await browser.close()
+
+
+async def test_the_page_refuses_requests_from_other_sites(demo_page: str) -> None:
+    """A web page elsewhere (or a DNS-rebound name) must not press buttons or send codes."""
+    press = {"device": "panic-hall", "action": "press"}
+    own = demo_page.rstrip("/")
+    forged: list[dict[str, str]] = [
+        {"Origin": "http://evil.example", "Content-Type": "application/json"},
+        {"Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"},
+        {"Origin": "null", "Content-Type": "application/json"},
+        {"Origin": own, "Content-Type": "text/plain"},  # a "simple" request: no CORS preflight
+        {"Host": "rebound.evil.example", "Origin": "http://rebound.evil.example",
+         "Content-Type": "application/json"},
+    ]
+    async with aiohttp.ClientSession() as http:
+        for headers in forged:
+            for path, body in (("api/act", press), ("api/panel", {"action": "disarm", "code": "1234"})):
+                async with http.post(demo_page + path, json=body, headers=headers) as resp:
+                    assert resp.status == 403, (path, headers)
+        async with http.get(demo_page + "api/state", headers={"Host": "rebound.evil.example"}) as resp:
+            assert resp.status == 403
+        async with http.post(demo_page + "api/act", json={"device": "door-back", "action": "open"},
+                             headers={"Origin": own, "Sec-Fetch-Site": "same-origin"}) as resp:
+            assert resp.status == 200  # the page itself still works

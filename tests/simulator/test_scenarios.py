@@ -6,6 +6,9 @@ runner's own promises: a wrong expectation fails with a report naming the step a
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,11 @@ def _param(path: Path) -> object:
     return pytest.param(path, id=path.stem, marks=marks)
 
 
-def test_the_library_has_every_story() -> None:
+def test_the_library_has_every_documented_story() -> None:
+    """docs/scenarios.md lists the library; each listed story has its file and each file its line."""
+    docs = (LIBRARY.parents[1] / "docs" / "scenarios.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z0-9-]+\.yaml)`", docs, flags=re.MULTILINE))
+    assert listed == {f.name for f in FILES}
     assert len(FILES) >= 10
 
 
@@ -77,3 +84,18 @@ def test_sim_run_exits_non_zero_with_the_report(tmp_path: Path, capsys: pytest.C
     out = capsys.readouterr().out
     assert "FAIL wrong.yaml" in out and "step 2 (line 6," in out
     assert "0 passed, 1 failed" in out
+
+
+def test_sim_run_prints_the_report_and_keeps_the_logs_in_a_file(tmp_path: Path) -> None:
+    """A user sees one line a scenario; the components' logs go to --log (issue 14). The network
+    cut scenario tears a fault proxy down mid-connection, which once printed a CancelledError."""
+    scenario = Path(__file__).resolve().parents[2] / "simulator/scenarios/network-cut-during-alarm.yaml"
+    log = tmp_path / "run.log"
+    command = [sys.executable, "-m", "wachter.cli", "sim", "run", str(scenario), "--log", str(log)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    assert lines[0].startswith("PASS network-cut-during-alarm.yaml") and len(lines) == 2, lines
+    logged = log.read_text()
+    assert "scenario fault: fault network_cut" in logged
+    assert "Traceback" not in logged and "CancelledError" not in logged

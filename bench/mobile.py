@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 import wave
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.mobile import Mobile
-from config.receiver import Account, ReceiverConfig
+from config.receiver import DEFAULT_PLANS, Account, ReceiverConfig
 from receiver.auth import Role
 from receiver.mobile.audio import RATE, ulaw_encode
 from receiver.service import Receiver
@@ -59,9 +59,12 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-fo
 # -- the receiver, in a process of its own ----------------------------------------------------
 def _config(store: Path, sites: int) -> ReceiverConfig:
     accounts = [Account(account=f"{0x1000 + i:X}", site=f"s{i:04d}") for i in range(sites)]
-    people = [{"id": f"p{i:04d}", "name": f"Person {i}", "site": f"s{i:04d}", "phones": ["+31 6 0000 0000"],
-               "answer_within": "1h"} for i in range(sites)]
-    cfg = ReceiverConfig(accounts=accounts, store=f"sqlite://{store}",
+    people = [{"id": f"p{i:04d}", "name": f"Person {i}", "site": f"s{i:04d}", "phones": ["+31 6 0000 0000"]}
+              for i in range(sites)]
+    # the built-in hold-up plan, its call-back given an hour: no alarm of the run escalates
+    holdup = [s.model_copy(update={"answer_within": timedelta(hours=1)}) if s.verifies else s
+              for s in DEFAULT_PLANS["holdup"]]
+    cfg = ReceiverConfig(accounts=accounts, store=f"sqlite://{store}", action_plans={"holdup": holdup},
                          mobile=Mobile.model_validate({"people": people}))
     http = cfg.http.model_copy(update={"port": 0})
     return cfg.model_copy(update={"listen": ["tcp://127.0.0.1:0"], "http": http})
@@ -169,17 +172,13 @@ PHONE_TAP = """
 CONSOLE_TAP = """
 (() => {
   window.__onsets = []; let quiet = 0;
-  document.addEventListener("DOMContentLoaded", () => {
-    const root = document.getElementById("mobile");
-    if (!root) return;
-    root.addEventListener("wachter-audio", e => {
-      const s = e.detail.samples;
-      for (let i = 0; i < s.length; i++) {
-        const loud = Math.abs(s[i]) > 0.2;
-        if (loud && quiet > 4000) window.__onsets.push(e.detail.playAt + i * 1000 / 8000);
-        quiet = loud ? 0 : quiet + 1;
-      }
-    });
+  document.addEventListener("wachter-audio", e => {
+    const s = e.detail.samples;
+    for (let i = 0; i < s.length; i++) {
+      const loud = Math.abs(s[i]) > 0.2;
+      if (loud && quiet > 4000) window.__onsets.push(e.detail.playAt + i * 1000 / 8000);
+      quiet = loud ? 0 : quiet + 1;
+    }
   });
 })();
 """

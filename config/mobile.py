@@ -1,15 +1,17 @@
 """The receiver's ``mobile:`` section: people who carry a mobile panic button (a phone app).
 
-Each person belongs to a site (an account of the receiver); a press raises an alarm on that
-site, the operator listens in and calls the person back on the numbers listed here, asks for
-the code word, and hands to the police on the duress word, a threat heard or no answer.
+Each person belongs to a site (an account of the receiver); a press raises a hold-up alarm on
+that site with the person first on its call-back list (the site's hold-up plan: a call step
+that calls ``person``, its ``answer_within`` the timer), the operator listens in, calls the
+person back on the numbers listed here, asks for the code word, and hands to the police on the
+duress word, a threat heard or no answer (docs/mobile.md).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -22,17 +24,32 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: fields of an earlier version that the site's hold-up plan now carries
+_MOVED = {
+    "answer_within": "the hold-up plan's call-back step (call: [person, ...], answer_within: 60s)",
+    "police_phone": "the hold-up plan's police step (dispatch: police, phone: ...)",
+}
+
+
 class Person(_Model):
-    """Someone with a mobile panic button; ``phones`` are called back in order."""
+    """Someone with a mobile panic button; ``phones`` (one or two) are called back in order."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=80)]
     site: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-    phones: Annotated[list[str], Field(min_length=1)]
-    code_word: SecretStr | None = None  # said on the call-back when all is well
-    duress_word: SecretStr | None = None  # said on the call-back under threat
-    answer_within: Duration = timedelta(seconds=60)  # no answer by then: police
-    police_phone: str = ""
+    role: Annotated[str, Field(pattern=r"^(official|keyholder|other)$")] = "official"
+    phones: Annotated[list[Annotated[str, Field(max_length=40)]], Field(min_length=1, max_length=2)]
+    #: said on the call-back when all is well / under threat; unset: the site's words
+    code_word: SecretStr | None = None
+    duress_word: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        for key, where in _MOVED.items():
+            if isinstance(data, dict) and key in data:
+                raise ValueError(f"{key} is no longer set per person: it is in {where}")
+        return data
 
     @field_validator("phones")
     @classmethod

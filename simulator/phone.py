@@ -20,6 +20,7 @@ import aiohttp
 import numpy as np
 
 from receiver.mobile.audio import RATE, ulaw_encode
+from simulator.target import default_state_dir
 
 __all__ = ["SimulatedPhone", "add_parser", "speech_like"]
 
@@ -84,8 +85,6 @@ class SimulatedPhone:
 def _token(args: argparse.Namespace) -> str:
     if args.token_file:
         return Path(args.token_file).read_text(encoding="utf-8").strip()
-    from wachter.demo import default_state_dir
-
     state = Path(args.state_dir) if args.state_dir else default_state_dir()
     credentials = json.loads((state / "credentials.json").read_text(encoding="utf-8"))
     return str(credentials["mobile_token"])

@@ -15,7 +15,8 @@ __all__ = ["install"]
 
 def install(app: web.Application, mobile: MobileService) -> None:
     app[MOBILE] = mobile
-    for module in (phone, operator, panel, admin):
+    for module in (phone, operator, admin):
         app.router.add_routes(module.routes)
     app.router.add_static("/mobile/static/", phone.STATIC)
     app[CENTRE].alarm_sections.append(panel.panel)
+    app[CENTRE].alarm_assets.extend(panel.ASSETS)

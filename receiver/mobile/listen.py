@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,8 +76,10 @@ class Stream:
 
 
 class ListenHub:
-    def __init__(self, db: Database, clock: Clock, directory: Path) -> None:
+    def __init__(self, db: Database, clock: Clock, directory: Path,
+                 changed: Callable[[int | None], None] = lambda _alarm: None) -> None:
         self.db, self.clock, self.directory = db, clock, directory
+        self.changed = changed  # a recording of this alarm started or stopped
         self.streams: dict[int, Stream] = {}  # by press id
         self.listeners: dict[int, set[Listener]] = {}  # by alarm id
 
@@ -103,6 +106,7 @@ class ListenHub:
                         asyncio.get_running_loop().time(), press.alarm)
         self.streams[press.id] = stream
         self._tell(stream.alarm, f'{{"type":"started","press":{press.id}}}')
+        self.changed(stream.alarm)
         return stream
 
     def chunk(self, stream: Stream, data: bytes) -> None:
@@ -131,6 +135,7 @@ class ListenHub:
                 await record(tx, now, "system", "mobile_audio_stopped", f"alarm:{stream.alarm}",
                              f"recording {stream.recording_id}: {seconds:.1f} s; {reason}")
         self._tell(stream.alarm, f'{{"type":"stopped","press":{stream.press.id}}}')
+        self.changed(stream.alarm)
 
     def end_press(self, press_id: int, reason: str) -> None:
         """Tell the phone streaming for ``press_id`` to switch its microphone off."""
@@ -178,6 +183,13 @@ class ListenHub:
             listeners.discard(listener)
             if not listeners:
                 del self.listeners[listener.alarm]
+
+    def keep_only(self, alarm: int, owner: str | None) -> None:
+        """Whoever no longer owns the alarm (taken over, handed over, closed) stops hearing it."""
+        for listener in list(self.listeners.get(alarm, ())):
+            if listener.user != owner:
+                self.unsubscribe(listener)
+                listener.offer(None)
 
     def live(self, alarm: int) -> list[Stream]:
         return [s for s in self.streams.values() if s.alarm == alarm]

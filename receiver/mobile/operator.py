@@ -1,5 +1,6 @@
 """What operators reach under ``/api/mobile/`` (behind the console's gate): an alarm's mobile
-state (track, streams, recordings, call-back), listening in, recordings, call-back outcomes."""
+state (who pressed, track, streams, recordings), listening in, recordings, map tiles. Call-back
+outcomes go through the console's own routes (``/alarms/{id}/call``, ``/alarms/{id}/threat``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from receiver.console.context import CENTRE
 from receiver.desk import Alarm
 from receiver.gate import PRINCIPAL, SESSION
 from receiver.mobile.audio import RATE, pcm_wav
-from receiver.mobile.callback import Answered, CallBackError, Dialled, Input, NoAnswer, ThreatHeard
 from receiver.mobile.context import service
 from receiver.mobile.listen import StreamRefused
 from receiver.mobile.service import map_link
@@ -42,14 +42,12 @@ async def alarm_state(request: web.Request, alarm: Alarm) -> dict[str, object]:
     svc = service(request)
     presses = await svc.alarms.for_alarm(alarm.id)
     track = await svc.alarms.track(alarm.id, alarm.site)
-    callback = await svc.callbacks.get(alarm.id)
     devices = {p.device: await svc.registry.get(p.device) for p in presses}
     people: list[dict[str, object]] = []
     for device in devices.values():
         person = svc.person(device.person) if device else None
         if person is not None and person.id not in [p["id"] for p in people]:
-            people.append({"id": person.id, "name": person.name, "phones": person.phones,
-                           "police": person.police_phone})
+            people.append({"id": person.id, "name": person.name, "phones": person.phones})
     rows = await svc.db.all(
         "SELECT r.id, r.press, r.started_at, r.ended_at, r.bytes, r.deleted_at FROM mobile_recordings r"
         " JOIN mobile_presses p ON p.id = r.press WHERE p.alarm = ? ORDER BY r.id",
@@ -72,11 +70,7 @@ async def alarm_state(request: web.Request, alarm: Alarm) -> dict[str, object]:
              "deleted": r[5] is not None, "url": f"/api/mobile/recordings/{r[0]}"}
             for r in rows
         ],
-        "callback": None if callback is None else {
-            "phase": callback.phase.value, "deadline": _iso(callback.deadline), "outcome": callback.outcome,
-            "decided_by": callback.decided_by, "decided_at": _iso(callback.decided_at),
-            "calls": [{"at": at.isoformat(), "number": n, "by": by} for at, n, by in callback.calls],
-        },
+        "verdict": alarm.handling.verdict,
         "tiles": bool(svc.config.tiles),
     }
 
@@ -114,8 +108,7 @@ async def listen(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=1024)
     try:
         await ws.prepare(request)
-        async with svc.db.transaction() as tx:
-            await record(tx, svc.clock(), principal.name, "listen_in", f"alarm:{alarm.id}")
+        await svc.desk.add_log(alarm.id, "listen_in", principal.name, "listening in")
         live = [s.press.id for s in svc.hub.live(alarm.id)]
         await ws.send_json({"type": "hello", "rate": RATE, "live": live})
         async with asyncio.TaskGroup() as tg:
@@ -175,39 +168,6 @@ async def recording(request: web.Request) -> web.Response:
     disposition = "attachment" if request.query.get("download") else "inline"
     return web.Response(body=pcm_wav(data), content_type="audio/wav", headers={
         "Content-Disposition": f'{disposition}; filename="alarm-{row[3]}-recording-{raw}.wav"'})
-
-
-def _callback_input(form: dict[str, str], user: str) -> Input:
-    action = form.get("action", "")
-    if action == "dialled":
-        return Dialled(form.get("number", ""), user)
-    if action == "answered":
-        return Answered(form.get("word", ""), user)
-    if action == "threat":
-        return ThreatHeard(user)
-    if action == "no_answer":
-        return NoAnswer(user)
-    raise CallBackError("which outcome? dialled, answered, threat or no_answer")
-
-
-@routes.post("/api/mobile/alarms/{alarm}/callback")
-async def callback(request: web.Request) -> web.StreamResponse:
-    """The owner records a call-back step; a form post returns to the alarm page."""
-    alarm = await _alarm(request)
-    principal: Principal = request[PRINCIPAL]
-    if not principal.may(Role.OPERATOR):
-        raise web.HTTPForbidden(text="operators only")
-    if alarm.owner != principal.name:
-        raise web.HTTPForbidden(text=f"take alarm {alarm.id} first")
-    form = {k: str(v)[:100] for k, v in (await request.post()).items()}
-    svc = service(request)
-    try:
-        await svc.callbacks.apply(alarm.id, _callback_input(form, principal.name))
-    except (CallBackError, LookupError) as exc:
-        raise web.HTTPConflict(text=str(exc)) from None
-    if "application/json" in request.headers.get("Accept", ""):
-        return web.json_response(await alarm_state(request, alarm))
-    raise web.HTTPSeeOther(f"/alarms/{alarm.id}")
 
 
 @routes.get("/api/mobile/tiles/{z}/{x}/{y}")

@@ -159,6 +159,8 @@ async def positions(request: web.Request) -> web.Response:
     if row is None:
         raise web.HTTPConflict(text="send the press first")
     stored = await svc.alarms.add_positions(row, body.positions) if row.open else 0
+    if stored:
+        svc.section_changed(row.alarm)
     return web.json_response({"stored": stored, "open": row.open})
 
 

@@ -62,11 +62,4 @@ CREATE TABLE IF NOT EXISTS mobile_recordings (
     deleted_at TEXT
 );
 CREATE INDEX IF NOT EXISTS mobile_recordings_press ON mobile_recordings(press, id);
-CREATE TABLE IF NOT EXISTS mobile_callbacks (
-    alarm INTEGER PRIMARY KEY,
-    person TEXT NOT NULL,
-    state TEXT NOT NULL,
-    deadline TEXT
-);
-CREATE INDEX IF NOT EXISTS mobile_callbacks_deadline ON mobile_callbacks(deadline);
 """

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ import aiohttp
 import numpy as np
 
 from config.mobile import Mobile
+from config.receiver import PlanStep
 from receiver.mobile.audio import RATE, ulaw_encode
 from receiver.service import Receiver
+from receiver.store import utcnow
 from tests.receiver.console_fixtures import PASSWORD, USERS, Client, receiver_config
 
 TONE_HZ = 1000.0
@@ -27,20 +29,44 @@ MOBILE = Mobile.model_validate({
     "mic_limit": "10m",
     "people": [{"id": "burgemeester", "name": "Burgemeester Jansen", "site": "demo-home",
                 "phones": ["+31 6 1234 5678", "+31 6 2222 3333"], "code_word": "tulp",
-                "duress_word": "roos", "answer_within": "60s", "police_phone": "+31 88 000 1122"}],
+                "duress_word": "roos"}],
 })
+
+
+#: the demo home's hold-up plan, as in config/examples/receiver.yaml: the call-back calls the
+#: person who pressed first, then the official, within 60 s; the police step has its number
+HOLDUP = [
+    PlanStep(text="Listen in / view camera snapshots to verify"),
+    PlanStep(text="Call the official back and ask for the code word", call=["person", "official"],
+             verifies=True, answer_within=timedelta(seconds=60)),
+    PlanStep(text="Verified, duress or no answer: pass to police at priority 1", dispatch="police",
+             phone="+31 88 000 1122", skip_when_cleared=True),
+    PlanStep(text="Inform the keyholder", call=["keyholder"], required=False),
+]
 
 
 def mobile_config(tmp: Path, store: str | None = None, **mobile: Any) -> Any:
     cfg = receiver_config(tmp, store)
+    home = cfg.accounts[0].model_copy(update={"action_plans": {"holdup": HOLDUP}})
     mobile = {"recordings_dir": tmp / "recordings", **mobile}
-    return cfg.model_copy(update={"mobile": MOBILE.model_copy(update=mobile)})
+    return cfg.model_copy(update={"accounts": [home, *cfg.accounts[1:]],
+                                  "mobile": MOBILE.model_copy(update=mobile)})
+
+
+class MovableClock:
+    """The receiver's clock, moved on by a test (call-back timers) instead of waiting."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
 
 
 async def running_mobile_receiver(
-    tmp: Path, store: str | None = None, **mobile: Any
+    tmp: Path, store: str | None = None, clock: Callable[[], datetime] = utcnow, **mobile: Any
 ) -> AsyncIterator[Receiver]:
-    async with Receiver(mobile_config(tmp, store, **mobile)) as receiver:
+    async with Receiver(mobile_config(tmp, store, **mobile), clock) as receiver:
         for name, role in USERS.items():
             await receiver.accounts.add_user(name, role, PASSWORD)
         yield receiver

@@ -1,6 +1,7 @@
 """The mobile panic button against a real receiver (HTTP, WebSockets, SQLite and PostgreSQL):
-enrolment, a press becoming a priority-1 alarm with its position, retries stored once, the
-listen-in relayed and recorded, the call-back, and who may do what."""
+enrolment, a press becoming a priority-1 alarm with its position and the person first on its
+call-back list, retries stored once, the listen-in relayed and recorded, the call-back through
+the console's own workflow (a press joining an open alarm included), and who may do what."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from protocol.dc09 import Dc09Key, Message, decode, encode, exchange
 from receiver.auth import Role
 from receiver.mobile.audio import RATE
 from receiver.service import Receiver
-from tests.receiver.console_fixtures import KEY_HEX, Client, sign_in
+from tests.receiver.console_fixtures import KEY_HEX, Client, send_frame, sign_in
 from tests.receiver.mobile_fixtures import (
     HOME,
     TONE_HZ,
+    MovableClock,
     Phone,
     base,
     enrol_link,
@@ -33,10 +35,17 @@ from tests.receiver.mobile_fixtures import (
     tone,
 )
 
+PERSON = "Burgemeester Jansen"  # +31 6 1234 5678 (the site's official too), +31 6 2222 3333
+
 
 @pytest.fixture
-async def receiver(tmp_path: Path, store_url: str) -> AsyncIterator[Receiver]:
-    async for r in running_mobile_receiver(tmp_path, store_url):
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def receiver(tmp_path: Path, store_url: str, clock: MovableClock) -> AsyncIterator[Receiver]:
+    async for r in running_mobile_receiver(tmp_path, store_url, clock):
         yield r
 
 
@@ -81,7 +90,12 @@ async def test_mobile_press_raises_a_priority_1_alarm_with_its_position(
     alarm_id = await alarm_of(receiver, press)
     alarm = await receiver.desk.alarm(alarm_id)
     assert alarm is not None and int(alarm.priority) == 1 and alarm.site == "demo-home"
-    assert alarm.title.startswith("hold-up / panic: PA")
+    assert alarm.title == f"hold-up / panic: PA, mobile panic button of {PERSON}"
+    assert alarm.person is not None and alarm.person.name == PERSON
+    call_back = (await receiver.desk.plan(alarm))[1]  # the hold-up plan's call step for "person"
+    assert call_back.verifies and call_back.answer_within == 60
+    assert [(c.name, c.phone) for c in call_back.callees] == [
+        (PERSON, "+31 6 1234 5678"), (PERSON, "+31 6 2222 3333")]  # the site's official: same number
 
     event = await receiver.store.event(int(str(press["event"])))
     assert event is not None and event.transport == "mobile" and event.code == "PA"
@@ -91,12 +105,12 @@ async def test_mobile_press_raises_a_priority_1_alarm_with_its_position(
     state = await (await admin.http.get(f"{admin.base}/api/mobile/alarms/{alarm_id}")).json()
     [point] = state["track"]
     assert (point["lat"], point["lon"], point["accuracy"]) == (HOME[0], HOME[1], 12.0)
-    assert state["presses"][0]["battery"] == 0.81
-    assert state["callback"]["phase"] == "waiting"
+    assert state["presses"][0]["battery"] == 0.81 and state["verdict"] == ""
     assert "openstreetmap.org/?mlat=52.090700&mlon=5.121400" in state["map"]
 
     page = await (await admin.http.get(f"{admin.base}/alarms/{alarm_id}")).text()
-    assert 'id="mobile"' in page and "52.09070" in page and "Burgemeester Jansen" in page
+    assert 'id="mobile"' in page and "52.09070" in page and f"Pressed by <strong>{PERSON}" in page
+    assert "/mobile/static/desk.js" in page  # on every alarm page: the section may come later
     assert "mobile_press" in await actions(receiver, f"event:{press['event']}")
 
 
@@ -217,9 +231,11 @@ async def test_mobile_audio_reaches_the_owner_and_is_recorded(receiver: Receiver
                 heard += msg.data
         assert _peak_hz(np.frombuffer(bytes(heard), np.uint8)) == pytest.approx(TONE_HZ, abs=20)
 
-        for step in ("0", "1"):
-            await olga.form(f"/alarms/{alarm_id}/step", step=step)
-        assert (await olga.form(f"/alarms/{alarm_id}/close", outcome="real")).status == 303
+        assert (await olga.form(f"/alarms/{alarm_id}/step", step="0")).status == 303  # listened in
+        called = await olga.form(f"/alarms/{alarm_id}/call", step="1", callee="0", outcome="ok")
+        assert called.status == 303
+        closed = await olga.form(f"/alarms/{alarm_id}/close", outcome="false", reason="user_error")
+        assert closed.status == 303, await closed.text()
         end = await mic.receive(timeout=10)  # closing the alarm switches the phone's microphone off
         assert json.loads(end.data) == {"type": "end", "reason": "alarm closed"}
         await mic.close()
@@ -273,47 +289,147 @@ def _peak_hz(ulaw: np.ndarray) -> float:
     return _spectrum_peak(ulaw_decode(ulaw.tobytes()))
 
 
-async def test_mobile_callback_code_word_de_escalates(receiver: Receiver, olga: Client, phone: Phone) -> None:
+async def test_mobile_call_back_with_the_code_word_clears_it_on_the_consoles_route(
+    receiver: Receiver, olga: Client, phone: Phone
+) -> None:
     _, press = await phone.press()
     alarm_id = await alarm_of(receiver, press)
-    path = f"/api/mobile/alarms/{alarm_id}/callback"
-    assert (await olga.form(path, action="dialled", number="+31 6 1234 5678")).status == 403  # not taken
+    call = {"step": "1", "callee": "1", "outcome": "ok", "phone": "+31 6 2222 3333"}
+    assert (await olga.form(f"/alarms/{alarm_id}/call", **call)).status == 409  # not taken
     await olga.form(f"/alarms/{alarm_id}/take")
-    assert (await olga.form(path, action="dialled", number="+31 6 9999 9999")).status == 409
-    assert (await olga.form(path, action="dialled", number="+31 6 1234 5678")).status == 303
-    assert (await olga.form(path, action="answered", word="code")).status == 303
-    assert (await olga.form(path, action="threat")).status == 409  # decided already
-    page = await (await olga.http.get(f"{olga.base}/alarms/{alarm_id}")).text()
-    assert "Verified: the person is safe." in page
+    assert (await olga.form(f"/alarms/{alarm_id}/call", **call)).status == 303
+    alarm = await receiver.desk.alarm(alarm_id)
+    assert alarm is not None and alarm.handling.verdict == "cleared"
+    assert f"{PERSON} (+31 6 2222 3333): answered, code word correct" in alarm.handling.verdict_why
+    assert (await olga.form(f"/alarms/{alarm_id}/step", step="0")).status == 303
+    closed = await olga.form(f"/alarms/{alarm_id}/close", outcome="false", reason="user_error")
+    assert closed.status == 303  # no police step needed: the code word was given
     log = await actions(receiver, f"alarm:{alarm_id}")
-    steps = [a for a in log if a.startswith("callback")]
-    assert steps == ["callback_started", "callback_dialled", "callback_deescalate", "callback_verified"]
+    assert log[:1] == ["alarm_opened"] and log[1:4] == ["take", "call", "cleared"] and log[-1] == "close"
+    timeline = [e.text for e in await receiver.desk.log(alarm_id)]
+    assert any(f"step 2 call: {PERSON} (+31 6 2222 3333): answered, code word correct" in t for t in timeline)
 
 
-async def test_mobile_callback_no_answer_in_time_goes_to_police(receiver: Receiver, olga: Client,
-                                                                phone: Phone) -> None:
+async def test_mobile_no_answer_in_time_goes_to_police_with_position_and_recording(
+    receiver: Receiver, olga: Client, phone: Phone, clock: MovableClock
+) -> None:
     _, press = await phone.press()
     alarm_id = await alarm_of(receiver, press)
-    await receiver.mobile.pass_once(datetime.now(UTC) + timedelta(seconds=30))
-    callback = await receiver.mobile.callbacks.get(alarm_id)
-    assert callback is not None and callback.phase == "waiting"  # 60 s to answer, 30 s gone
-    await receiver.mobile.pass_once(datetime.now(UTC) + timedelta(seconds=61))
-    callback = await receiver.mobile.callbacks.get(alarm_id)
-    assert callback is not None and callback.phase == "police" and callback.decided_by == "timer"
-    [handover] = [e for e in await receiver.centre().audit.entries(target=f"alarm:{alarm_id}")
-                  if e.action == "police_handover"]
-    assert "no answer in time" in handover.detail and "52.09070,5.12140" in handover.detail
+    mic = await phone.audio(await _key(receiver, press))
+    assert json.loads((await mic.receive(timeout=5)).data)["type"] == "ready"
+    await mic.send_bytes(tone(0.5))
+    await mic.close()  # a short stream: its recording is what the police hear about
+
+    async def verdict() -> str:
+        alarm = await receiver.desk.alarm(alarm_id)
+        return alarm.handling.verdict if alarm else ""
+
+    clock.ahead = timedelta(seconds=30)
+    await receiver.desk.tick()
+    assert await verdict() == ""  # 60 s to answer, 30 s gone
+    clock.ahead = timedelta(seconds=61)
+    assert await eventually(verdict, what="escalated by the call-back timer") == "escalated"
+
+    async def police_info() -> list[str]:
+        return [e.text for e in await receiver.desk.log(alarm_id) if e.kind == "police_info"]
+
+    [info] = await eventually(police_info, what="the police information on the timeline")
+    assert "for the police: last position 52.09070, 5.12140 ±12 m at" in info
+    assert "openstreetmap.org/?mlat=52.090700&mlon=5.121400" in info and "/api/mobile/recordings/" in info
+    await receiver.mobile.pass_once(clock())
+    assert len(await police_info()) == 1  # once, however often the loop looks
+    log = await actions(receiver, f"alarm:{alarm_id}")
+    assert "escalated" in log and "police_handover" in log
     page = await (await olga.http.get(f"{olga.base}/alarms/{alarm_id}")).text()
-    assert "HAND TO POLICE NOW." in page and 'id="handover"' in page and "tel:+31880001122" in page
+    assert 'id="police-info"' in page and "no answer within 60 s" in page and "NEEDED NOW" in page
+
+
+async def test_mobile_threat_heard_on_the_listen_in_goes_to_police(
+    receiver: Receiver, olga: Client, phone: Phone
+) -> None:
+    _, press = await phone.press()
+    alarm_id = await alarm_of(receiver, press)
+    assert (await olga.form(f"/alarms/{alarm_id}/threat")).status == 409  # only the owner
+    await olga.form(f"/alarms/{alarm_id}/take")
+    page = await (await olga.http.get(f"{olga.base}/alarms/{alarm_id}")).text()
+    assert f'action="/alarms/{alarm_id}/threat"' in page and 'data-keep="listen-' in page
+    assert (await olga.form(f"/alarms/{alarm_id}/threat")).status == 303
+    alarm = await receiver.desk.alarm(alarm_id)
+    assert alarm is not None and alarm.handling.verdict == "escalated"
+    assert alarm.handling.verdict_why == "threat heard on the listen-in by olga"
+    assert "threat_heard" in await actions(receiver, f"alarm:{alarm_id}")
+    page = await (await olga.http.get(f"{olga.base}/alarms/{alarm_id}")).text()
+    assert f'action="/alarms/{alarm_id}/threat"' not in page  # decided: police
+
+
+async def test_mobile_press_joining_an_open_hold_up_alarm_calls_the_person_back_first(
+    receiver: Receiver, olga: Client, phone: Phone
+) -> None:
+    """The home's panic button opened the hold-up; the official answered with the code word;
+    then a press from the mobile button joins the same alarm: the person is put first on the
+    call-back list and must be verified again (the clearing no longer covers them)."""
+    assert await send_frame(receiver, "PA") == "ACK"
+
+    async def home_alarm() -> int | None:
+        queue = await receiver.desk.queue()
+        return queue[0].id if queue else None
+
+    alarm_id = await eventually(home_alarm, what="the home's hold-up alarm")
+    await olga.form(f"/alarms/{alarm_id}/take")
+    ok = {"step": "1", "callee": "0", "outcome": "ok", "phone": "+31 6 1234 5678"}
+    assert (await olga.form(f"/alarms/{alarm_id}/call", **ok)).status == 303
+    alarm = await receiver.desk.alarm(alarm_id)
+    assert alarm is not None and alarm.handling.verdict == "cleared" and alarm.person is None
+
+    _, press = await phone.press()
+    assert await alarm_of(receiver, press) == alarm_id  # joined, not a second hold-up
+    assert [a.id for a in await receiver.desk.queue()] == [alarm_id]
+    alarm = await receiver.desk.alarm(alarm_id)
+    assert alarm is not None and alarm.handling.verdict == ""  # verify again
+    call_back = (await receiver.desk.plan(alarm))[1]
+    assert [(c.name, c.phone) for c in call_back.callees] == [
+        (PERSON, "+31 6 2222 3333"), ("Burgemeester", "+31 6 1234 5678")]
+    assert [(a.callee, a.outcome) for a in alarm.handling.state_of(1).attempts] == [(1, "ok")]
+    stale = await olga.form(f"/alarms/{alarm_id}/call", **(ok | {"outcome": "no_answer"}))
+    assert stale.status == 409 and "changed" in await stale.text()  # drawn before the join
+    [joined] = [e.text for e in await receiver.desk.log(alarm_id) if e.kind == "joined"]
+    assert f"{PERSON} raised the alarm too (+31 6 1234 5678, +31 6 2222 3333)" in joined
+    assert "clearing is withdrawn" in joined
+    assert "joined" in await actions(receiver, f"alarm:{alarm_id}")
+    page = await (await olga.http.get(f"{olga.base}/alarms/{alarm_id}")).text()
+    assert f"Pressed by <strong>{PERSON}" in page and 'class="timer running"' in page
+
+
+async def test_mobile_a_second_press_after_the_code_word_asks_for_it_again(
+    receiver: Receiver, olga: Client, phone: Phone
+) -> None:
+    _, press = await phone.press()
+    alarm_id = await alarm_of(receiver, press)
+    await olga.form(f"/alarms/{alarm_id}/take")
+    await olga.form(f"/alarms/{alarm_id}/call", step="1", callee="0", outcome="ok")
+    _, again = await phone.press()
+    assert await alarm_of(receiver, again) == alarm_id
+
+    async def undecided() -> bool:
+        alarm = await receiver.desk.alarm(alarm_id)
+        return alarm is not None and alarm.handling.verdict == ""
+
+    await eventually(undecided, what="the clearing withdrawn")
+    alarm = await receiver.desk.alarm(alarm_id)
+    assert alarm is not None
+    assert [c.phone for c in (await receiver.desk.plan(alarm))[1].callees] == [
+        "+31 6 1234 5678", "+31 6 2222 3333"]  # nobody added twice
+    assert alarm.due_at is not None and alarm.due_at > alarm.opened_at + timedelta(seconds=60)  # restarted
 
 
 async def test_mobile_microphone_limit_ends_the_stream(receiver: Receiver, phone: Phone) -> None:
     _, press = await phone.press()
-    await alarm_of(receiver, press)
+    alarm_id = await alarm_of(receiver, press)
     mic = await phone.audio(await _key(receiver, press))
     assert json.loads((await mic.receive(timeout=5)).data)["type"] == "ready"
     await receiver.mobile.pass_once(datetime.now(UTC) + timedelta(minutes=11))  # the limit is 10 min
     assert json.loads((await mic.receive(timeout=5)).data) == {"type": "end", "reason": "time limit"}
+    assert any(e.text.endswith("off: time limit") for e in await receiver.desk.log(alarm_id))
     again = await phone.audio(await _key(receiver, press))  # and it cannot start again
     assert json.loads((await again.receive(timeout=5)).data)["type"] == "end"
     await mic.close()

@@ -145,19 +145,29 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
             await operator.fill("input[name=user]", "olga")
             await operator.fill("input[name=password]", PASSWORD)
             await operator.click("button:has-text('Sign in')")
-            await operator.click("button:has-text('Take')")
+            await expect(operator.locator("body[data-live=open]")).to_have_count(1)
+            await operator.evaluate("window.__token = 'not reloaded'")
+            await operator.click("button:has-text('Take')")  # sent in place: no reload
             await expect(operator.locator("#mobile p.latest")).to_contain_text("52.09070, 5.12140")
             await operator.click("#listen")
-            heard = operator.locator("#mobile")
+            heard = operator.locator("#listen-in")
 
-            async def two_seconds_heard() -> bool:
-                return int(await heard.get_attribute("data-heard") or 0) > 2 * RATE
+            async def samples_heard() -> int:
+                return int(await heard.get_attribute("data-heard") or 0)
 
-            await eventually(two_seconds_heard, 15, "two seconds of audio played in the console")
+            async def more_heard(than: int, seconds: float = 2) -> bool:
+                return await samples_heard() > than + seconds * RATE
+
+            await eventually(lambda: more_heard(0), 15, "two seconds of audio played in the console")
 
             await phone_context.set_geolocation(MOVED)  # the person moves; the console follows
             await expect(operator.locator("#mobile p.latest")).to_contain_text("52.09310, 5.11800",
                                                                                 timeout=15_000)
+            # the section was redrawn in place; the listen-in control is the same node, still playing
+            assert await operator.evaluate("window.__token") == "not reloaded"
+            before = await samples_heard()
+            await eventually(lambda: more_heard(before, 1), 15, "listening on after the position update")
+            await expect(operator.locator("#listen")).to_have_text("Stop listening")
             tiles = operator.locator("#mobile-map img.tile")  # the on-page map, through the receiver
 
             async def tiles_loaded() -> bool:
@@ -170,11 +180,24 @@ async def test_mobile_phone_alarm_heard_and_tracked_by_the_operator(
             await operator.screenshot(path=str(tmp_path / "operator.png"), full_page=True)
             await phone.screenshot(path=str(tmp_path / "phone.png"))
 
-            for step in ("0", "1"):
-                await operator.locator(f"#plan li[data-step='{step}'] button").click()
-            await eventually(two_seconds_heard, 15, "listening resumed after the page reloaded")
-            await operator.select_option("select[name=outcome]", "real")
-            await operator.click("button:has-text('Close alarm')")
+            # the call-back while listening: the person first on the plan's call list, the code
+            # word recorded through the console's form, in place; the listen-in plays on
+            await operator.locator("#plan li[data-step='0'] button:has-text('Done')").click()
+            await expect(operator.locator("#plan li[data-step='0']")).to_contain_text("done by olga")
+            person = operator.locator("#plan li[data-step='1'] tr[data-callee='0']")
+            await expect(person).to_contain_text("Burgemeester Jansen")
+            await person.locator("select[name=outcome]").select_option("ok")
+            await person.locator("button:has-text('Record')").click()
+            await expect(operator.locator(".verdict.cleared")).to_contain_text("Burgemeester Jansen")
+            before = await samples_heard()
+            await eventually(lambda: more_heard(before, 1), 15, "listening on after the call outcome")
+            assert await operator.evaluate("window.__token") == "not reloaded"
+            await operator.reload()  # a real reload (F5) resumes listening too
+            await eventually(lambda: more_heard(0, 1), 15, "listening resumed after a reload")
+            close = operator.locator("form.close-form")
+            await close.locator("select[name=outcome]").select_option("false")
+            await close.locator("select[name=reason]").select_option("user_error")
+            await close.locator("button").click()
             await phone.wait_for_selector("body[data-mic=off]", state="attached", timeout=10_000)
             await expect(phone.locator("#mic")).to_be_hidden()  # closing the alarm stops the microphone
         finally:

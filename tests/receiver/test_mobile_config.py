@@ -30,8 +30,7 @@ def test_mobile_person_of_an_unknown_site_is_refused_by_line(tmp_path: Path) -> 
 
 
 def test_mobile_bad_phone_and_tiles_are_refused(tmp_path: Path) -> None:
-    text = (EXAMPLES / "receiver.yaml").read_text().replace('"+31 6 1234 5678"]\n      code_word',
-                                                           '"call me"]\n      code_word')
+    text = (EXAMPLES / "receiver.yaml").read_text().replace('"+31 70 123 4567"]', '"call me"]')
     path = tmp_path / "receiver.yaml"
     path.write_text(text + "  tiles: ftp://tiles.example/x\n")
     with pytest.raises(ConfigError) as refused:
@@ -46,3 +45,14 @@ def test_mobile_flags_keep_the_people_and_their_code_words(tmp_path: Path) -> No
     [person] = cfg.mobile.people
     assert person.code_word is not None and person.code_word.get_secret_value() == "ascii-tulp"
     assert cfg.mobile.recording_retention == base.mobile.recording_retention
+
+
+def test_mobile_timer_and_police_number_of_a_person_point_to_the_plan(tmp_path: Path) -> None:
+    """They moved to the site's hold-up plan (one call-back workflow for every alarm)."""
+    text = (EXAMPLES / "receiver.yaml").read_text().replace('      duress_word: "regenboog"\n',
+                                                           '      duress_word: "regenboog"\n'
+                                                           "      answer_within: 60s\n", 1)
+    path = tmp_path / "receiver.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"answer_within is no longer set per person: it is in the hold-up"):
+        load_receiver(path)

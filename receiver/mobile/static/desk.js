@@ -1,9 +1,12 @@
-// The mobile section of an alarm page: live refresh of track, call-back and recordings without
-// reloading the page, call-back outcomes sent in place, and the listen-in player.
+// The mobile section of an alarm page (loaded on every alarm page: the section may appear with
+// a live update). The console redraws the section in place; the listen-in control is marked
+// data-keep, so the console carries the very same node (and this player) across each redraw:
+// listening never stops for an update. What is drawn afresh (the map) is drawn again after
+// each redraw ("wachter:part" events from console.js).
 "use strict";
 (function () {
   const JITTER = 0.12, MAX_LAG = 0.6;  // seconds of audio buffered before play, and at most
-  let root = null, listening = null;
+  let listening = null;
 
   function decoder() {
     const table = new Float32Array(256);
@@ -16,9 +19,9 @@
   }
   const ULAW = decoder();
 
-  function playing() {
-    return [...root.querySelectorAll("audio")].some(a => !a.paused);
-  }
+  function root() { return document.getElementById("mobile"); }
+  function control() { return document.getElementById("listen-in"); }
+  function alarmId() { const a = document.getElementById("alarm"); return a ? a.dataset.id : ""; }
 
   // -- the map (only where a tile server is configured; tiles come through the receiver) -----
   const ZOOM = 16, TILE = 256;
@@ -55,54 +58,31 @@
     });
   }
 
-  async function refresh() {
-    const live = document.getElementById("mobile-live");
-    const resp = await fetch("/api/mobile/alarms/" + root.dataset.alarm + "/panel", {credentials: "same-origin"});
-    if (resp.status !== 200) return;
-    const fresh = document.createElement("div");
-    fresh.innerHTML = await resp.text();
-    [...fresh.children].forEach((node, i) => {
-      const old = node.id ? document.getElementById(node.id) : live.children[i];
-      if (!old) { live.appendChild(node.cloneNode(true)); return; }
-      if (old.outerHTML === node.outerHTML) return;
-      if (old.id === "recordings" && playing()) return;  // never cut a recording being played
-      old.replaceWith(node.cloneNode(true));
-    });
-    countdown();
-    drawMap();
-  }
-
-  function countdown() {
-    const box = document.getElementById("callback");
-    const cell = box && box.querySelector(".countdown");
-    if (!cell || !box.dataset.deadline) return;
-    const left = Math.max(0, Math.round((Date.parse(box.dataset.deadline) - Date.now()) / 1000));
-    cell.textContent = left + " s left";
-  }
-
-  async function submit(e) {
-    const form = e.target.closest("form.callback-form");
-    if (!form) return;
-    e.preventDefault();
-    const resp = await fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
-                                           headers: {"Accept": "application/json"}});
-    if (resp.status !== 200) alert(await resp.text());
-    refresh();
-  }
-
   // -- listen-in ---------------------------------------------------------------------------
-  function state(text) { document.getElementById("listen-state").textContent = text; }
+  function state(text) {
+    const node = document.getElementById("listen-state");
+    if (node) node.textContent = text;
+  }
+
+  function label(text) {
+    const button = document.getElementById("listen");
+    if (button) button.textContent = text;
+  }
 
   function listen() {
+    const alarm = alarmId();
     const ctx = new AudioContext({sampleRate: 8000});
-    sessionStorage.setItem("wachter-listen", root.dataset.alarm);  // resumed after a page reload
+    sessionStorage.setItem("wachter-listen", alarm);  // resumed after a page reload
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/api/mobile/alarms/" + root.dataset.alarm + "/listen");
-    const session = {ctx, socket, playhead: 0, heard: 0, wanted: true};
+    const socket = new WebSocket(scheme + location.host + "/api/mobile/alarms/" + alarm + "/listen");
+    const session = {alarm, ctx, socket, playhead: 0, heard: 0, wanted: true};
     listening = session;
     socket.binaryType = "arraybuffer";
-    document.getElementById("listen").textContent = "Stop listening";
+    label("Stop listening");
     state("connecting…");
+    ctx.addEventListener("statechange", () => {
+      if (listening === session) label(ctx.state === "suspended" ? "Resume listening" : "Stop listening");
+    });
     socket.onmessage = e => {
       if (typeof e.data === "string") {
         const msg = JSON.parse(e.data);
@@ -115,11 +95,10 @@
     socket.onclose = () => {
       if (listening !== session) return;
       state("not listening (connection closed)");
-      if (session.wanted && root.dataset.open === "1") setTimeout(() => { if (listening === session) reconnect(); }, 2000);
+      const open = root() && root().dataset.open === "1" && control();
+      if (session.wanted && open) setTimeout(() => { if (listening === session) { stop(); listen(); } }, 2000);
     };
   }
-
-  function reconnect() { stop(); listen(); }
 
   function play(session, bytes) {
     const ctx = session.ctx, samples = new Float32Array(bytes.length);
@@ -136,10 +115,12 @@
     const playAt = performance.timeOrigin + performance.now() + (session.playhead - now) * 1000;
     session.playhead += samples.length / 8000;
     session.heard += samples.length;
-    root.dataset.heard = String(session.heard);
-    document.getElementById("listen-level").value = Math.min(1, Math.sqrt(energy / samples.length) * 4);
+    const box = control();
+    if (box) box.dataset.heard = String(session.heard);
+    const level = document.getElementById("listen-level");
+    if (level) level.value = Math.min(1, Math.sqrt(energy / samples.length) * 4);
     state("listening: " + Math.round(session.heard / 8000) + " s heard");
-    root.dispatchEvent(new CustomEvent("wachter-audio", {detail: {samples, playAt}}));
+    document.dispatchEvent(new CustomEvent("wachter-audio", {detail: {samples, playAt}}));
   }
 
   function stop() {
@@ -150,33 +131,26 @@
     session.socket.close();
     session.ctx.close().catch(() => {});
     sessionStorage.removeItem("wachter-listen");
-    document.getElementById("listen").textContent = "Listen in";
+    label("Listen in");
     state("not listening");
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    root = document.getElementById("mobile");
-    if (!root) return;
-    root.addEventListener("submit", submit);
-    const button = document.getElementById("listen");
-    if (button) button.addEventListener("click", () => {
-      if (listening && listening.ctx.state === "suspended") { listening.ctx.resume(); return; }
-      if (listening) stop(); else listen();
-    });
-    // The page reloads when the alarm changes (taken, noted, joined): keep listening. A browser
-    // that wants a click before it plays sound gets one: the button says so.
-    if (button && sessionStorage.getItem("wachter-listen") === root.dataset.alarm) {
-      listen();
-      if (listening.ctx.state === "suspended") button.textContent = "Resume listening";
-      listening.ctx.addEventListener("statechange", () => {
-        if (listening && listening.ctx.state === "running") button.textContent = "Stop listening";
-      });
-    }
-    countdown();
+  function redrawn() {
+    // the console dropped the control (the alarm was taken over, handed over or closed): stop
+    if (listening && !control()) stop();
     drawMap();
-    if (root.dataset.open === "1") {
-      setInterval(countdown, 1000);
-      setInterval(refresh, 2000);
-    }
+  }
+
+  document.addEventListener("click", e => {
+    if (!e.target.closest("#listen")) return;
+    if (listening && listening.ctx.state === "suspended") { listening.ctx.resume(); return; }
+    if (listening) stop(); else listen();
+  });
+  document.addEventListener("wachter:part", redrawn);
+  document.addEventListener("DOMContentLoaded", () => {
+    // A real reload (or coming back to the page) resumes listening; a browser that wants a
+    // click before it plays sound gets one: the button says "Resume listening".
+    if (control() && sessionStorage.getItem("wachter-listen") === alarmId()) listen();
+    drawMap();
   });
 })();

@@ -250,6 +250,7 @@ async def test_an_alarm_nobody_takes_goes_louder_to_the_supervisor_until_taken(
 
     await olga.page.keyboard.press("Enter")
     await expect(olga.page.locator("#alarm")).to_have_count(1)
+    await expect(olga.page.locator("body[data-live=open]")).to_have_count(1)  # its keys are wired
     await olga.page.keyboard.press("t")  # taken from the keyboard
     await expect(olga.page.locator("section[data-part=head]")).to_contain_text("You handle this alarm")
     await expect(sam.page.locator("#alert-bar")).to_be_hidden()

@@ -38,9 +38,17 @@
     return resp.json();
   }
 
-  function debounce(fn, ms) {
-    let timer = null;
-    return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  // Runs ``fn`` at once; notices that come while it runs make one more run after it (a burst
+  // costs two fetches, and the first alarm of a burst is shown without waiting).
+  function coalesce(fn) {
+    let running = false, again = false;
+    return async () => {
+      if (running) { again = true; return; }
+      running = true;
+      try {
+        do { again = false; await fn(); } while (again);
+      } finally { running = false; }
+    };
   }
 
   function el(tag, attrs, text) {
@@ -390,10 +398,10 @@
       const viewer = document.getElementById("viewer");
       if (viewer) viewer.querySelector(".close").addEventListener("click", () => viewer.close());
     }
-    const alerts = debounce(refreshAlerts, 100);
-    const queue = tbody ? debounce(() => refreshQueue(tbody, table.dataset.live), 100) : null;
-    const parts = alarm ? debounce(() => refreshParts(alarm), 150) : null;
-    const more = alarm ? debounce(() => refreshParts(alarm, ["more"]), 150) : null;
+    const alerts = coalesce(refreshAlerts);
+    const queue = tbody ? coalesce(() => refreshQueue(tbody, table.dataset.live)) : null;
+    const parts = alarm ? coalesce(() => refreshParts(alarm)) : null;
+    const more = alarm ? coalesce(() => refreshParts(alarm, ["more"])) : null;
     const events = new EventSource("/live");
     events.addEventListener("open", () => { document.body.dataset.live = "open"; alerts(); });
     events.addEventListener("alarm", ev => {

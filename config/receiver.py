@@ -21,6 +21,7 @@ __all__ = [
     "Console",
     "Contact",
     "Http",
+    "Limits",
     "PlanStep",
     "ReceiverConfig",
     "ResponseName",
@@ -194,6 +195,35 @@ class Alerting(_Model):
         return self.escalate_after.get("default", timedelta(seconds=90))
 
 
+class Limits(_Model):
+    """What one sender, one address, one upload and one database call may cost the receiver.
+
+    A sender over budget is cut off and counted; docs/security.md explains each limit.
+    """
+
+    connections: Annotated[int, Field(ge=1)] = 4096  # open DC-09 TCP connections, all senders
+    connections_per_address: Annotated[int, Field(ge=1)] = 64  # one address may hide a NAT
+    frame_timeout: Duration = timedelta(seconds=20)  # to complete a frame once begun, or the first one
+    idle_timeout: Duration = timedelta(seconds=120)  # quiet between frames; senders poll within it
+    max_frame: Annotated[int, Field(ge=64, le=65536)] = 8192  # bytes between LF and CR
+    garbage_bytes: Annotated[int, Field(ge=1024)] = 16384  # bytes in a row without a valid frame
+    errors_per_second: Annotated[float, Field(gt=0)] = 5.0  # refused frames per connection or UDP source
+    error_burst: Annotated[int, Field(ge=1)] = 30  # ... of which this many at once
+    ban: Duration = timedelta(seconds=10)  # an address cut off for abuse is refused this long (0: never)
+    log_interval: Duration = timedelta(seconds=60)  # one line per kind of refusal per interval
+    evidence_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 2 * 1024 * 1024
+    database_timeout: Duration = timedelta(seconds=10)  # a PostgreSQL call that takes longer fails
+
+    @model_validator(mode="after")
+    def _sane_times(self) -> Self:
+        for name in ("frame_timeout", "idle_timeout", "log_interval", "database_timeout"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"limits.{name} must be longer than 0s")
+        if self.ban < timedelta(0):
+            raise ValueError("limits.ban must be 0s (off) or longer")
+        return self
+
+
 def redact_url(url: str) -> str:
     """A store URL fit for logs and error messages: any password replaced by ``***``."""
     parts = urlsplit(url)
@@ -217,6 +247,7 @@ class ReceiverConfig(_Model):
     #: the centre's plans per response (missing ones: DEFAULT_PLANS); a site's own plan for a
     #: response replaces the centre's
     action_plans: dict[ResponseName, list[PlanStep]] = Field(default_factory=dict)
+    limits: Limits = Limits()
     accounts: list[Account] = Field(default_factory=list)
     mobile: Mobile = Mobile()  # mobile panic buttons (config/mobile.py)
 

@@ -9,7 +9,6 @@ from aiohttp import web
 from receiver.auth import Principal, Role
 from receiver.console.context import CENTRE
 from receiver.console.sitestate import site_views
-from receiver.evidence import MAX_EVIDENCE
 from receiver.gate import PRINCIPAL, require
 
 __all__ = ["routes"]
@@ -73,7 +72,8 @@ async def api_stats(request: web.Request) -> web.Response:
         }
         for acct, s in handler.links.links.items()
     }
-    return web.json_response({"counters": dict(handler.counters), "links": links})
+    return web.json_response({"counters": dict(handler.counters), "links": links,
+                              "unknown_accounts": handler.strangers.summary()})
 
 
 @routes.get("/api/alarms")
@@ -145,6 +145,21 @@ def _evidence_site(principal: Principal, request: web.Request) -> str:
     return str(site)
 
 
+async def _whole_body(request: web.Request, limit: int) -> bytes:
+    """All of the body, or 413 once it outgrows ``limit``: never a part of it as if it were all
+    (``content.read(n)`` returns what has arrived so far, one chunk)."""
+    if (request.content_length or 0) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or 0)
+    body = bytearray()
+    while chunk := await request.content.read(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+    if request.content_length is not None and len(body) != request.content_length:
+        raise web.HTTPBadRequest(text="the body ended before its Content-Length")
+    return bytes(body)
+
+
 @routes.post("/api/evidence")
 async def upload_evidence(request: web.Request) -> web.Response:
     """An agent's site token uploads a JPEG for its own site; ``ref`` names the event."""
@@ -154,11 +169,9 @@ async def upload_evidence(request: web.Request) -> web.Response:
     site = _evidence_site(principal, request)
     if request.content_type != "image/jpeg":
         raise web.HTTPUnsupportedMediaType(text="send the snapshot as image/jpeg")
-    if (request.content_length or 0) > MAX_EVIDENCE:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_EVIDENCE, actual_size=request.content_length or 0)
-    data = await request.content.read(MAX_EVIDENCE + 1)
-    if len(data) > MAX_EVIDENCE or not data.startswith(b"\xff\xd8"):
-        raise web.HTTPBadRequest(text="not a JPEG of at most 2 MiB")
+    data = await _whole_body(request, request.app[CENTRE].evidence_bytes)
+    if not data.startswith(b"\xff\xd8"):
+        raise web.HTTPBadRequest(text="not a JPEG")
     evidence_id = await request.app[CENTRE].evidence.add(
         site, request.query.get("ref", ""), "image/jpeg", data
     )

@@ -7,15 +7,19 @@ SHA-256 digests, so a copy of the database opens no door.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
+from enum import IntEnum, StrEnum
+
+import asyncpg
 
 from receiver.audit import record
-from receiver.db import Database
+from receiver.db import Database, Tx
 from receiver.store import Clock
 
 __all__ = [
@@ -24,6 +28,7 @@ __all__ = [
     "LoginLimiter",
     "Principal",
     "Role",
+    "Scope",
     "Session",
     "TokenInfo",
     "hash_password",
@@ -48,13 +53,22 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     name TEXT NOT NULL,
     role TEXT NOT NULL,
     site TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    scope TEXT NOT NULL DEFAULT 'read'
 );
-CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(key, at);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_key ON login_attempts(key, at);
 """
+#: tables of an earlier version: tokens made before scopes existed may read only
+_TOKEN_SCOPE = "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'read'"
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+#: what a statement the database refuses raises, on either back end
+DB_ERRORS = (sqlite3.Error, asyncpg.PostgresError)
 
 
 class Role(IntEnum):
@@ -91,6 +105,13 @@ def _digest(secret: str) -> str:
 _DUMMY = hash_password(secrets.token_hex(8))
 
 
+class Scope(StrEnum):
+    """What an API token may do: read (GET) or also act (POST and the like, on /api/ only)."""
+
+    READ = "read"
+    ACT = "act"
+
+
 @dataclass(frozen=True)
 class Principal:
     """Whoever makes a request: a console user, or an API client named by its token."""
@@ -98,6 +119,7 @@ class Principal:
     name: str
     role: Role
     site: str | None = None  # set for per-site (agent) tokens
+    scope: Scope | None = None  # set for API tokens; sessions act through CSRF-checked forms
 
     def may(self, role: Role) -> bool:
         return self.role >= role and self.role != Role.SITE
@@ -119,33 +141,48 @@ class TokenInfo:
     role: Role
     site: str | None
     created_at: datetime
+    scope: Scope = Scope.READ
 
 
 class LoginLimiter:
     """At most ``attempts`` failures per user name and per address within ``window``, counted
-    in the database so that every receiver process on it enforces one limit."""
+    in the database so that every receiver process on it enforces one limit.
+
+    ``attempt`` records the try before the password is checked, in one write transaction (one
+    writer at a time, across processes): 200 parallel guesses cannot all pass the check before
+    any of them is counted. A right password takes its record back (``forgive``).
+    """
 
     def __init__(
         self, db: Database, clock: Clock, attempts: int = 5, window: timedelta = timedelta(minutes=5)
     ) -> None:
         self.db, self.clock, self.attempts, self.window = db, clock, attempts, window
 
-    async def blocked(self, *keys: str) -> bool:
-        cutoff = (self.clock() - self.window).isoformat()
-        marks = ",".join("?" * len(keys))
-        rows = await self.db.all(
-            f"SELECT key, COUNT(*) FROM login_failures WHERE key IN ({marks}) AND at > ?"  # noqa: S608
-            " GROUP BY key",
-            (*keys, cutoff),
-        )
-        return any(int(count) >= self.attempts for _, count in rows)
-
-    async def failed(self, *keys: str) -> None:
+    async def attempt(self, *keys: str) -> list[int] | None:
+        """Count a try under every key; ``None`` (and nothing counted) when a key is used up."""
         now = self.clock()
+        marks = ",".join("?" * len(keys))
         async with self.db.transaction() as tx:
-            await tx.execute("DELETE FROM login_failures WHERE at <= ?", ((now - self.window).isoformat(),))
+            await tx.execute("DELETE FROM login_attempts WHERE at <= ?", ((now - self.window).isoformat(),))
+            rows = await tx.all(
+                f"SELECT key, COUNT(*) FROM login_attempts WHERE key IN ({marks}) GROUP BY key",  # noqa: S608
+                keys,
+            )
+            if any(int(count) >= self.attempts for _, count in rows):
+                return None
+            ids = []
             for key in keys:
-                await tx.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now.isoformat()))
+                row = await tx.one(
+                    "INSERT INTO login_attempts (key, at) VALUES (?, ?) RETURNING id", (key, now.isoformat())
+                )
+                ids.append(int(row[0]) if row else 0)
+        return ids
+
+    async def forgive(self, ids: list[int]) -> None:
+        """The password was right: the try does not count as a failure."""
+        async with self.db.transaction() as tx:
+            for attempt_id in ids:
+                await tx.execute("DELETE FROM login_attempts WHERE id = ?", (attempt_id,))
 
 
 class Accounts:
@@ -159,6 +196,8 @@ class Accounts:
             raise ValueError("a user needs a role operator/supervisor/admin and a password of 10+ characters")
         hashed = await asyncio.to_thread(hash_password, password)
         async with self.db.transaction() as tx:
+            if role != Role.ADMIN:
+                await _keep_an_admin(tx, name, "demoted")
             await tx.execute(
                 "INSERT INTO users (name, role, password, created_at) VALUES (?,?,?,?)"
                 " ON CONFLICT(name) DO UPDATE SET role = excluded.role, password = excluded.password",
@@ -201,16 +240,35 @@ class Accounts:
             await tx.execute("DELETE FROM sessions WHERE digest = ?", (_digest(session.secret),))
             await record(tx, self.clock(), session.user.name, "logout")
 
-    async def add_token(self, name: str, role: Role, *, site: str | None = None, by: str = "system") -> str:
+    async def add_token(self, name: str, role: Role, *, site: str | None = None, scope: Scope = Scope.READ,
+                        by: str = "system") -> str:
         """A new API token; the caller shows it once, only its digest is kept."""
         token = "wt_" + secrets.token_urlsafe(32)
         async with self.db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO api_tokens (digest, name, role, site, created_at) VALUES (?,?,?,?,?)",
-                (_digest(token), name, role.name.lower(), site, self.clock().isoformat()),
+                "INSERT INTO api_tokens (digest, name, role, site, created_at, scope) VALUES (?,?,?,?,?,?)",
+                (_digest(token), name, role.name.lower(), site, self.clock().isoformat(), scope.value),
             )
-            await record(tx, self.clock(), by, "token_created", f"token:{name}", site or role.name.lower())
+            detail = site or f"{role.name.lower()} {scope.value}"
+            await record(tx, self.clock(), by, "token_created", f"token:{name}", detail)
         return token
+
+    async def upgrade(self) -> None:
+        """Bring the tables of an earlier version up to date (once, at start)."""
+        if await self._has_scope():
+            return
+        with contextlib.suppress(*DB_ERRORS):  # another receiver process did it meanwhile
+            async with self.db.transaction() as tx:
+                await tx.execute(_TOKEN_SCOPE)
+        if not await self._has_scope():
+            raise RuntimeError("api_tokens has no scope column and it could not be added")
+
+    async def _has_scope(self) -> bool:
+        try:
+            await self.db.all("SELECT scope FROM api_tokens WHERE 1 = 0")
+        except DB_ERRORS:
+            return False
+        return True
 
     async def remove_user(self, name: str, *, by: str) -> None:
         """``name`` can no longer sign in, and every session it has ends now. The audit log and
@@ -221,10 +279,7 @@ class Accounts:
             row = await tx.one("SELECT role FROM users WHERE name = ?", (name,))
             if row is None:
                 raise ValueError(f"there is no user {name}")
-            if str(row[0]) == "admin":
-                admins = await tx.one("SELECT COUNT(*) FROM users WHERE role = 'admin'")
-                if admins is None or int(admins[0]) <= 1:
-                    raise ValueError("the last admin cannot be removed")
+            await _keep_an_admin(tx, name, "removed")
             await tx.execute('DELETE FROM sessions WHERE "user" = ?', (name,))
             await tx.execute("DELETE FROM users WHERE name = ?", (name,))
             await record(tx, self.clock(), by, "user_removed", f"user:{name}", str(row[0]))
@@ -232,10 +287,10 @@ class Accounts:
     async def tokens(self) -> list[TokenInfo]:
         """The API tokens there are (never the tokens themselves: only their digests are kept)."""
         rows = await self.db.all(
-            "SELECT digest, name, role, site, created_at FROM api_tokens ORDER BY created_at, name"
+            "SELECT digest, name, role, site, created_at, scope FROM api_tokens ORDER BY created_at, name"
         )
-        return [TokenInfo(str(d), str(n), Role[str(r).upper()], s, datetime.fromisoformat(str(c)))
-                for d, n, r, s, c in rows]
+        return [TokenInfo(str(d), str(n), Role[str(r).upper()], s, datetime.fromisoformat(str(c)), Scope(sc))
+                for d, n, r, s, c, sc in rows]
 
     async def revoke_token(self, digest: str, *, by: str) -> None:
         """The token opens nothing from now on."""
@@ -247,7 +302,19 @@ class Accounts:
             await record(tx, self.clock(), by, "token_revoked", f"token:{row[0]}", str(row[1] or ""))
 
     async def token(self, token: str) -> Principal | None:
-        row = await self.db.one("SELECT name, role, site FROM api_tokens WHERE digest = ?", (_digest(token),))
+        row = await self.db.one(
+            "SELECT name, role, site, scope FROM api_tokens WHERE digest = ?", (_digest(token),)
+        )
         if row is None:
             return None
-        return Principal(f"token:{row[0]}", Role[str(row[1]).upper()], row[2])
+        return Principal(f"token:{row[0]}", Role[str(row[1]).upper()], row[2], Scope(str(row[3])))
+
+
+async def _keep_an_admin(tx: Tx, name: str, how: str) -> None:
+    """Refuse to take away the last admin: nobody could manage users any more."""
+    row = await tx.one("SELECT role FROM users WHERE name = ?", (name,))
+    if row is None or str(row[0]) != "admin":
+        return
+    admins = await tx.one("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+    if admins is None or int(admins[0]) <= 1:
+        raise ValueError(f"the last admin cannot be {how}")

@@ -8,9 +8,8 @@ from datetime import datetime
 from receiver.db import Database
 from receiver.store import Clock
 
-__all__ = ["EVIDENCE_SCHEMA", "MAX_EVIDENCE", "Evidence", "EvidenceStore"]
+__all__ = ["EVIDENCE_SCHEMA", "Evidence", "EvidenceStore"]
 
-MAX_EVIDENCE = 2 * 1024 * 1024
 EVIDENCE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS evidence (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -30,7 +30,9 @@ from protocol.dc09 import (
 )
 from receiver.committer import EventCommitter
 from receiver.content import ContentError, describe
+from receiver.ratelog import QuietLog
 from receiver.store import EventStore, NewEvent, Result
+from receiver.strangers import Strangers
 from receiver.supervision import LinkBook, account_in_frame
 
 __all__ = ["FrameHandler", "Reply"]
@@ -52,6 +54,8 @@ class FrameHandler:
         store: EventStore,
         links: LinkBook,
         clock: Callable[[], datetime],
+        *,
+        log_interval: float = 60.0,
     ) -> None:
         self._accounts = {a.account.upper(): a for a in accounts}
         self._keys = {
@@ -62,6 +66,8 @@ class FrameHandler:
         self.links = links
         self.clock = clock
         self.counters: Counter[str] = Counter()
+        self.strangers = Strangers()  # unknown accounts: counted, never stored
+        self.quiet = QuietLog(log, log_interval)  # refusals: one log line per kind per interval
 
     def _lookup(self, account: str) -> Sequence[Dc09Key]:
         return self._keys.get(account.upper(), [])
@@ -73,16 +79,17 @@ class FrameHandler:
         try:
             msg = decode(raw, self._lookup)
         except UnknownAccountError as exc:
-            return self._reject("unknown_account", f"encrypted frame: {exc}", now, exc.header)
+            return self._reject("unknown_account", f"encrypted frame: {exc}", now, exc.header, peer)
         except DecryptError:
             self.counters["nak_decrypt"] += 1
-            if (account := account_in_frame(raw)) is not None:
-                self.links.rejected(account, now, "frame could not be decrypted")
-            log.warning("frame from %s could not be decrypted: answered NAK", peer)
+            if (account := account_in_frame(raw)) is not None and account in self._accounts:
+                self.links.rejected(account, now, "frame could not be decrypted or is not intact")
+            self.quiet(logging.WARNING, "nak_decrypt", "frame from %s could not be decrypted (wrong key,"
+                       " or altered on the way): answered NAK", peer)
             return nak(now)
         except Dc09Error as exc:
             self.counters[f"bad_{type(exc).__name__}"] += 1
-            log.info("bad frame from %s ignored (%s)", peer, type(exc).__name__)
+            self.quiet(logging.INFO, "bad_frame", "bad frame from %s ignored (%s)", peer, type(exc).__name__)
             return None
         return self._answer(msg, now, transport=transport, peer=peer)
 
@@ -93,19 +100,24 @@ class FrameHandler:
             return await reply
         return reply
 
-    def _reject(self, counter: str, why: str, now: datetime, msg: Message | None = None) -> bytes:
+    def _reject(self, counter: str, why: str, now: datetime, msg: Message | None, peer: str) -> bytes:
         self.counters[f"duh_{counter}"] += 1
-        log.warning("DUH: %s", why)
+        self.quiet(logging.WARNING, f"duh_{counter}", "DUH to %s: %s", peer, why)
         if msg is not None:
-            self.links.rejected(msg.account or "", now, why)
+            account = (msg.account or "").upper()
+            if account in self._accounts:
+                self.links.rejected(account, now, why)
+            else:  # made-up accounts cost a counter, never a row
+                self.strangers.note(account, now, peer)
         return duh(msg, now) if msg is not None else nak(now)
 
     def _answer(self, msg: Message, now: datetime, *, transport: str, peer: str) -> Reply:
         account = self._accounts.get((msg.account or "").upper())
         if account is None:
-            return self._reject("unknown_account", f"unknown account {msg.account!r}", now, msg)
+            return self._reject("unknown_account", f"unknown account {msg.account!r}", now, msg, peer)
         if account.key is not None and not msg.encrypted:
-            return self._reject("plain_frame", f"plain frame for encrypted account {msg.account}", now, msg)
+            return self._reject("plain_frame", f"plain frame for encrypted account {msg.account}", now, msg,
+                                peer)
         if msg.encrypted and not self._in_window(msg, account, now):
             self.counters["nak_timestamp"] += 1
             self.links.rejected(account.account, now, "timestamp outside the window")
@@ -114,13 +126,13 @@ class FrameHandler:
             try:
                 event = self._event(msg, account, transport=transport, peer=peer)
             except ContentError as exc:
-                return self._reject("content", f"{msg.account}: {exc}", now, msg)
+                return self._reject("content", f"{msg.account}: {exc}", now, msg, peer)
             reply: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
             committed = self.committer.submit(event)
             committed.add_done_callback(functools.partial(self._committed, msg, account, now, reply))
             return reply
         if msg.token != "NULL":
-            return self._reject("token", f"token {msg.token} not processed", now, msg)
+            return self._reject("token", f"token {msg.token} not processed", now, msg, peer)
         return self._acked(msg, account, now)
 
     def _committed(self, msg: Message, account: Account, now: datetime,
@@ -129,8 +141,12 @@ class FrameHandler:
             reply.cancel()
             return
         if (exc := committed.exception()) is not None:
+            # the same for TCP and UDP: counted, logged, and no ACK (the sender retransmits)
+            self.counters["commit_failed"] += 1
+            self.quiet(logging.ERROR, "commit_failed", "event of account %s not committed (%r): not"
+                       " ACKed, the sender will retransmit", msg.account, exc)
             if not reply.done():
-                reply.set_exception(exc)  # no ACK: the sender retransmits
+                reply.set_exception(exc)
             return
         _, duplicate = committed.result()
         self.counters["duplicate" if duplicate else "stored"] += 1

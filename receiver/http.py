@@ -10,7 +10,7 @@ from aiohttp import web
 from receiver import api
 from receiver.console import admin, admin_book, alarm_view, alerts, handover, login, queue, report, sites
 from receiver.console.context import CENTRE, Centre
-from receiver.gate import gate
+from receiver.gate import gate, secure_headers
 
 __all__ = ["make_app"]
 
@@ -23,8 +23,10 @@ async def _end_streams(app: web.Application) -> None:
 
 def make_app(centre: Centre, extensions: Sequence[Callable[[web.Application], None]] = ()) -> web.Application:
     """``extensions`` add their own routes (the mobile panic button: ``receiver.mobile.install``)."""
-    app = web.Application(middlewares=[gate], client_max_size=3 * 1024 * 1024)
+    # forms are small; evidence is read as a stream against its own limit (receiver/api.py)
+    app = web.Application(middlewares=[gate], client_max_size=1024 * 1024)
     app[CENTRE] = centre
+    app.on_response_prepare.append(secure_headers)
     for module in (login, queue, alerts, alarm_view, sites, report, handover, admin, admin_book, api):
         app.router.add_routes(module.routes)
     for extend in extensions:

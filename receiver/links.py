@@ -7,6 +7,7 @@ back what every receiver process heard. A site that polls receiver A is not "sil
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -109,6 +110,22 @@ class LinkBook:
         link.rejections += 1
         news.rejections += 1
         link.last_rejection = news.last_rejection = f"{now.isoformat()} {why}"
+
+    async def forget_others(self, accounts: Iterable[str]) -> int:
+        """Delete the rows of accounts not served (an earlier version stored a row for every
+        made-up account it was sent, and read them all back every second); returns how many."""
+        if self.db is None:
+            return 0
+        keep = {a.upper() for a in accounts}
+        stale = [str(r[0]) for r in await self.db.all("SELECT account FROM links") if str(r[0]) not in keep]
+        for start in range(0, len(stale), 500):
+            chunk = stale[start : start + 500]
+            async with self.db.transaction() as tx:
+                marks = ",".join("?" * len(chunk))
+                await tx.execute(f"DELETE FROM links WHERE account IN ({marks})", chunk)  # noqa: S608
+        for account in stale:
+            self.links.pop(account, None)
+        return len(stale)
 
     def status(self, account: str) -> LinkStatus:
         return self.links.get(account.upper()) or LinkStatus(account.upper())

@@ -20,11 +20,24 @@ import asyncpg
 
 from receiver.db import Database, Row, Tx
 
-__all__ = ["SCHEMA_LOCK", "WRITER_LOCK", "PgDatabase", "create_schema", "pg_query", "postgres_ddl"]
+__all__ = [
+    "SCHEMA_LOCK",
+    "TIMEOUT",
+    "WRITER_LOCK",
+    "PgDatabase",
+    "create_schema",
+    "open_pool",
+    "pg_query",
+    "postgres_ddl",
+]
 
 SCHEMA_LOCK = 0x57_41_43_48_00_01  # "WACH" 1: creating tables, once at a time
 WRITER_LOCK = 0x57_41_43_48_00_02  # "WACH" 2: the console's one writer
 POOL_SIZE = 8
+#: seconds a statement, or the wait for a pooled connection, may take before it fails: a stuck
+#: database (a lock held, a server that stopped answering) fails the commit, so the sender
+#: retransmits and the console shows an error, instead of hanging (``limits.database_timeout``)
+TIMEOUT = 10.0
 
 Conn: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy[Any]"
 _QUOTED = re.compile(r"('(?:[^']|'')*')")
@@ -53,6 +66,11 @@ def postgres_ddl(sqlite: str) -> str:
     ddl = re.sub(r"\bINTEGER\b", "BIGINT", ddl)
     ddl = re.sub(r"\bBLOB\b", "BYTEA", ddl)
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', ddl)
+
+
+async def open_pool(url: str, size: int, timeout: float) -> asyncpg.Pool:
+    """A pool whose every statement fails after ``timeout`` seconds, and whose connecting does."""
+    return await asyncpg.create_pool(url, min_size=1, max_size=size, command_timeout=timeout, timeout=timeout)
 
 
 async def create_schema(conn: Conn, scripts: Iterable[str]) -> None:
@@ -87,17 +105,19 @@ class _PgTx:
 class PgDatabase(Database):
     """A connection pool; a transaction holds one connection and the writer lock until it ends."""
 
-    def __init__(self, url: str, schema: Iterable[str] = (), *, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, schema: Iterable[str] = (), *, pool_size: int = POOL_SIZE,
+                 timeout: float = TIMEOUT) -> None:
         self.url = url
         self.schema = list(schema)
         self.pool_size = pool_size
+        self.timeout = timeout
         self._pool: asyncpg.Pool | None = None
         self._tx: contextvars.ContextVar[_PgTx | None] = contextvars.ContextVar("pg_tx", default=None)
 
     async def __aenter__(self) -> PgDatabase:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+        self._pool = await open_pool(self.url, self.pool_size, self.timeout)
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self.timeout) as conn:
                 await create_schema(conn, self.schema)
         except BaseException:
             await self.__aexit__()
@@ -118,7 +138,7 @@ class PgDatabase(Database):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One writer at a time across every process; everything inside commits together."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITER_LOCK)
             tx = _PgTx(conn)
             token = self._tx.set(tx)

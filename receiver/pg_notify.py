@@ -65,7 +65,7 @@ class Subscription:
             self._conn = None
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(self.url)
+        conn = await asyncpg.connect(self.url, timeout=RETRY * 10)
         for channel, handler in self.handlers.items():
             await conn.add_listener(channel, _callback(handler))
         self._conn = conn
@@ -78,7 +78,7 @@ class Subscription:
                 continue
             try:
                 await self._connect()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 if not warned:
                     log.warning("LISTEN connection lost, reconnecting every %.0f s (%s)", RETRY, exc)
                     warned = True
@@ -100,8 +100,9 @@ class NoticeRelay:
     """Carries this process's console notices to every other receiver on the database, and
     theirs into this process's ``Bulletin``: a console on any receiver sees every change."""
 
-    def __init__(self, url: str, bulletin: Bulletin) -> None:
+    def __init__(self, url: str, bulletin: Bulletin, timeout: float = 10.0) -> None:
         self.url = url
+        self.timeout = timeout
         self.bulletin = bulletin
         self.origin = new_origin()
         self.failed = 0  # notices that could not be sent (logged); consoles resync on reconnect
@@ -111,7 +112,8 @@ class NoticeRelay:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> NoticeRelay:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=1)
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=1,
+                                               command_timeout=self.timeout, timeout=self.timeout)
         try:
             await self._subscription.__aenter__()
         except BaseException:
@@ -138,7 +140,7 @@ class NoticeRelay:
             text = await self._queue.get()
             try:
                 await self._pool.execute("SELECT pg_notify($1, $2)", LIVE_CHANNEL, f"{self.origin} {text}")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self.failed += 1
                 log.warning("console notice not relayed to the other receivers (%s): %s", exc, text)
 

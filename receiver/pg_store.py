@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from protocol.durable_sqlite import require
-from receiver.pg_db import POOL_SIZE, create_schema, pg_query
+from receiver.pg_db import POOL_SIZE, TIMEOUT, create_schema, open_pool, pg_query
 from receiver.pg_notify import EVENTS_CHANNEL, Subscription, new_origin
 from receiver.store import (
     DEDUP_WINDOW,
@@ -52,10 +52,12 @@ class PgEventStore(EventStore):
 
     _contains = "strpos"
 
-    def __init__(self, url: str, clock: Clock = utcnow, *, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, clock: Clock = utcnow, *, pool_size: int = POOL_SIZE,
+                 timeout: float = TIMEOUT) -> None:
         super().__init__(clock)
         self.url = url
         self.pool_size = pool_size
+        self.timeout = timeout  # an ACK waits at most this long for its commit; then the sender retries
         self.origin = new_origin()
         self._pool: asyncpg.Pool | None = None
         self._subscription = Subscription(
@@ -63,9 +65,9 @@ class PgEventStore(EventStore):
         )
 
     async def __aenter__(self) -> PgEventStore:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+        self._pool = await open_pool(self.url, self.pool_size, self.timeout)
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self.timeout) as conn:
                 await create_schema(conn, [EVENTS_SCHEMA, DEDUP_INDEX, MIGRATIONS])
             await self._subscription.__aenter__()
         except BaseException:
@@ -89,7 +91,7 @@ class PgEventStore(EventStore):
         rows = [event.values(received) for event in events]
         dedups = [str(row[-1]) for row in rows]  # the dedup column comes last
         inserted: dict[str, int] = {}
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)  # and dedup is exact
             found = await conn.fetch(_EARLIER, sorted(set(dedups)), (now - DEDUP_WINDOW).isoformat())
             earlier = {str(r["dedup"]): int(r["id"]) for r in found}

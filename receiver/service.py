@@ -15,6 +15,7 @@ from aiohttp import web
 
 from config.receiver import DEFAULT_PLANS, ReceiverConfig, redact_url
 from protocol.sdnotify import watchdog_loop
+from receiver.admission import Admission, connection_room
 from receiver.audit import AUDIT_SCHEMA, AuditLog
 from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
 from receiver.console.context import AlarmSection, Centre
@@ -52,7 +53,9 @@ DESK_PACE = 0.02  # seconds: under a stream of events, one desk pass takes all t
 def open_storage(config: ReceiverConfig, clock: Clock = utcnow) -> tuple[EventStore, Database]:
     """The event store and the console's tables, on the back end the store URL names."""
     if config.store_kind == "postgresql":
-        return PgEventStore(config.store, clock), PgDatabase(config.store, SCHEMAS)
+        timeout = config.limits.database_timeout.total_seconds()
+        return (PgEventStore(config.store, clock, timeout=timeout),
+                PgDatabase(config.store, SCHEMAS, timeout=timeout))
     return SqliteEventStore(config.store_path, clock), SqliteDatabase(config.store_path, SCHEMAS)
 
 
@@ -75,14 +78,19 @@ class Receiver:
         self.book = SiteBook(self.db, clock, DEFAULT_PLANS)
         self.desk = AlarmDesk(self.db, clock, self.book, config.alerting)
         self.accounts = Accounts(self.db, clock, config.console.session_ttl)
-        self.handler = FrameHandler(config.accounts, self.store, LinkBook(self.db), clock)
+        limits = config.limits
+        self.handler = FrameHandler(config.accounts, self.store, LinkBook(self.db), clock,
+                                    log_interval=limits.log_interval.total_seconds())
         self.watch = SiteWatch(config.accounts, self.handler.links, self.desk, clock())
         self.bulletin = Bulletin()
         self.alarm_sections: list[AlarmSection] = []  # extra alarm-page sections (mobile)
         shared = config.store_kind == "postgresql"
-        self.relay = NoticeRelay(config.store, self.bulletin) if shared else None
+        timeout = config.limits.database_timeout.total_seconds()
+        self.relay = NoticeRelay(config.store, self.bulletin, timeout) if shared else None
         self._storage = contextlib.AsyncExitStack()
-        self.listeners = [Listener(ep, self.handler) for ep in config.listen]
+        self.admission = Admission(limits.connections, limits.connections_per_address,
+                                   limits.ban.total_seconds())  # shared by every listener
+        self.listeners = [Listener(ep, self.handler, limits, self.admission) for ep in config.listen]
         self._wake = asyncio.Event()
         self._desk_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
@@ -103,6 +111,7 @@ class Receiver:
             clock=self.clock, secure_cookies=console.secure_cookies, book=self.book,
             presence=Presence(self.db, self.clock), shift_log=ShiftLog(self.db, self.clock),
             alarm_sections=self.alarm_sections,
+            evidence_bytes=self.config.limits.evidence_bytes,
         )
 
     async def __aenter__(self) -> Receiver:
@@ -110,6 +119,7 @@ class Receiver:
         try:
             await self._storage.enter_async_context(self.store)
             await self._storage.enter_async_context(self.db)
+            await self.accounts.upgrade()
             if self.relay is not None:
                 await self._storage.enter_async_context(self.relay)
             self.store.on_added(lambda _id: self._wake.set())
@@ -118,10 +128,15 @@ class Receiver:
                 log.warning("alarms table migrated: added %s", ", ".join(added))
             await self.book.import_config(self.config)
             self.desk.listeners.append(lambda alarm_id: self.bulletin.publish({"alarm": alarm_id}))
+            forgotten = await self.handler.links.forget_others(a.account for a in self.config.accounts)
+            if forgotten:
+                log.info("forgot the links of %d accounts this receiver does not serve", forgotten)
             await self.watch.load()
             await self.desk.process()
             await self._storage.enter_async_context(self.mobile)
             self._desk_task = asyncio.get_running_loop().create_task(self._desk_loop(), name="alarm-desk")
+            if any(li.transport == "tcp" for li in self.listeners):
+                self.admission.total = connection_room(self.admission.total)
             for listener in self.listeners:
                 await listener.start()
             app = make_app(self.centre(), [lambda app: install_mobile(app, self.mobile)])

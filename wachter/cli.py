@@ -76,6 +76,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) == "add-user":
+        from receiver import user_cli
+
+        return user_cli.run(args)
     from receiver.flags import FlagError, config_from_flags
     from receiver.service import run_receiver
     from wachter.signals import stop_on_signals
@@ -134,6 +138,10 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     receiver = sub.add_parser("receiver", help="the alarm centre's receiver (DC-09, store, console)")
     add_receiver_flags(receiver)
     receiver.set_defaults(func=cmd_receiver)
+    if wanted in (None, "receiver", "-h", "--help"):
+        from receiver import user_cli
+
+        user_cli.add_parser(receiver)
 
     hp = sub.add_parser("hash-pin", help="hash a user PIN for the site config (reads stdin)")
     hp.set_defaults(func=cmd_hash_pin)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from .cid import parse_cid
 from .cipher import BLOCK, decrypt
 from .errors import DecryptError, FrameFormatError, UnknownAccountError
 from .frame import unwrap
 from .keys import Dc09Key
 from .message import NAK, NEVER_ENCRYPTED, Message
+from .sia import parse_sia_events
 from .timestamp import parse_timestamp
 
 __all__ = ["KeyLookup", "decode"]
@@ -68,7 +71,9 @@ def _parse_rest(raw: bytes, quirks: list[str]) -> Rest:
 def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
     """Drop the pad: up to the first `|`; without one (Q8) up to the first `]` or `#`.
 
-    A pad outside the spec's 1..16 bytes is tolerated and named (quirk ``pad_length``).
+    The pad is at most one block (1-16 bytes, reference A4) without `[` or `]`: a separator
+    found further on is the data's own `|` (`#acct|...`) behind a pad that was altered, so it
+    is refused. An empty pad is tolerated and named (quirk ``pad_length``).
     """
     bar, close = plain.find(b"|"), plain.find(b"]")
     if bar != -1 and (close == -1 or bar < close):
@@ -80,12 +85,40 @@ def _strip_pad(plain: bytes, quirks: list[str]) -> bytes:
         quirks.append("no_pad_separator")
         end = min(ends)
         rest = plain[end:]
-    if not 1 <= end <= BLOCK:
+    if end > BLOCK or b"[" in plain[:end] or b"]" in plain[:end]:
+        raise FrameFormatError("pad longer than a block, or with a bracket: not a pad")
+    if end == 0:
         quirks.append("pad_length")
     return rest
 
 
-def _decrypt_rest(cipher_hex: bytes, account: str | None, keys: KeyLookup | None, quirks: list[str]) -> Rest:
+@functools.lru_cache(maxsize=4096)  # a panel repeats the same few data blocks all day
+def _inner_account(token: str, data: str) -> str | None:
+    """The account inside strictly read data (None: none there); FrameFormatError if unreadable."""
+    if token == "SIA-DCS" or (token == "NULL" and data and not data[-1:].isdigit()):
+        return parse_sia_events(data)[0].account
+    if token == "ADM-CID" or (token == "NULL" and data):
+        return parse_cid(data).account
+    if token == "ACK" and data:
+        raise FrameFormatError("encrypted ACK carries data")
+    return None  # no data, or a token whose data is not ours to read (RSP)
+
+
+def _check_content(token: str, account: str | None, rest: Rest) -> None:
+    """An encrypted message's data must read strictly (AES-CBC has no integrity check of its
+    own): the token's data format, the data's account equal to the header's, x-data ids."""
+    data, extended, _ = rest
+    if any(not ident.isascii() or not ident.isupper() for ident, _ in extended):
+        raise FrameFormatError("x-data identifier is not a letter A-Z")
+    inner = _inner_account(token, data)
+    if inner is not None and (account is None or int(inner, 16) != int(account, 16)):
+        raise FrameFormatError("the account inside the data is not the header's")
+
+
+def _decrypt_rest(token: str, cipher_hex: bytes, account: str | None, keys: KeyLookup | None,
+                  quirks: list[str]) -> Rest:
+    """Try each key; a key that yields a pad, data or account that breaks the rules is the
+    wrong key, or the ciphertext was altered: DecryptError (the receiver answers NAK)."""
     if not _HEX_RUN.fullmatch(cipher_hex) or len(cipher_hex) % (2 * BLOCK):
         raise FrameFormatError("encrypted block is not whole AES blocks of hex")
     if cipher_hex != cipher_hex.upper() and "lowercase_hex" not in quirks:  # hex digits only
@@ -101,6 +134,7 @@ def _decrypt_rest(cipher_hex: bytes, account: str | None, keys: KeyLookup | None
             if _CONTROL.search(rest):
                 continue  # control bytes after the pad: wrong key
             parsed = _parse_rest(rest, tried)
+            _check_content(token, account, parsed)
         except FrameFormatError:
             continue
         quirks[:] = tried
@@ -155,7 +189,7 @@ def decode(frame: bytes, keys: KeyLookup | None = None) -> Message:
     receiver = fields["rcv"] if fields["rcv"] is not None else fields["rcv2"]
     if encrypted:
         try:
-            data, extended, ts = _decrypt_rest(rest, account, keys, quirks)
+            data, extended, ts = _decrypt_rest(token, rest, account, keys, quirks)
         except UnknownAccountError as exc:
             exc.header = Message(token, int(fields["seq"] or 0), account, receiver=receiver,
                                  prefix=fields["pref"], encrypted=True, quirks=tuple(quirks))

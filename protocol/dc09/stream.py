@@ -17,20 +17,36 @@ class FrameSplitter:
 
     Output frames exclude LF and CR and are not checked further (pass them to `decode`).
     Bytes outside LF..CR are skipped and counted in `skipped`; a frame that is cut off by
-    the next LF, or grows beyond MAX_FRAME, is reported as a FrameFormatError.
+    the next LF, or grows beyond ``max_frame``, is reported as a FrameFormatError.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buf = bytearray()
         self.skipped = 0
+        self.max_frame = max_frame
+        self._errors = 0
 
-    def feed(self, data: bytes) -> list[bytes | Dc09Error]:
-        """Add received bytes; return every frame (or broken-frame error) now complete."""
+    @property
+    def buffered(self) -> int:
+        """Bytes held for a frame not complete yet."""
+        return len(self._buf)
+
+    def feed(self, data: bytes, max_errors: int = -1) -> list[bytes | Dc09Error]:
+        """Add received bytes; return every frame (or broken-frame error) now complete.
+
+        With ``max_errors`` >= 0 splitting stops after that many errors and the rest stays
+        buffered: a receiver that closes a flooding peer need not split its whole flood first.
+        """
         self._buf += data
         out: list[bytes | Dc09Error] = []
-        while self._next(out):
+        self._errors = 0
+        while self._next(out) and self._errors != max_errors:
             pass
         return out
+
+    def _error(self, out: list[bytes | Dc09Error], why: str) -> None:
+        out.append(FrameFormatError(why))
+        self._errors += 1
 
     def _drop(self, count: int) -> None:
         del self._buf[:count]
@@ -62,20 +78,20 @@ class FrameSplitter:
         body_start = self._body_start()
         if body_start is None:
             return False
-        end = buf.find(CR, body_start)
+        end = buf.find(CR, body_start, self.max_frame + 2)
         next_lf = buf.find(LF, body_start, end if end >= 0 else len(buf))
         if next_lf >= 0:
-            out.append(FrameFormatError("frame without CR before the next LF"))
+            self._error(out, "frame without CR before the next LF")
             self._drop(next_lf)
             return True
         if end < 0:
-            if len(buf) > MAX_FRAME:
-                out.append(FrameFormatError(f"frame longer than {MAX_FRAME} bytes"))
+            if len(buf) > self.max_frame:
+                self._error(out, f"frame longer than {self.max_frame} bytes")
                 self.skipped += len(buf)
                 buf.clear()
             return False
         if end == 1:
-            out.append(FrameFormatError("empty frame"))
+            self._error(out, "empty frame")
         else:
             out.append(bytes(buf[1:end]))
         self._drop(end + 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from receiver.auth import Role
+from receiver.auth import Role, Scope
 from receiver.console.context import CENTRE
 from receiver.console.render import csrf_field, esc, local, page
 from receiver.gate import PRINCIPAL
@@ -13,6 +13,7 @@ __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 ROLES = ("operator", "supervisor", "admin")
+SCOPES = {Scope.READ: "the whole API (read)", Scope.ACT: "the whole API (read and act)"}
 
 
 async def _users_body(request: web.Request, message: str = "") -> str:
@@ -30,7 +31,7 @@ async def _users_body(request: web.Request, message: str = "") -> str:
         for n, r in await centre.accounts.users()
     )
     tokens = "".join(
-        f"<tr><td>{esc(t.name)}</td><td>{esc(t.site or 'the whole API (read)')}</td>"
+        f"<tr><td>{esc(t.name)}</td><td>{esc(t.site or SCOPES[t.scope])}</td>"
         f"<td>{local(t.created_at)}</td><td>"
         f'<form method="post" action="/admin/tokens/revoke" class="inline">{csrf}'
         f'<input type="hidden" name="token" value="{esc(t.digest)}"><button>Revoke</button></form>'
@@ -39,6 +40,7 @@ async def _users_body(request: web.Request, message: str = "") -> str:
     )
     options = "".join(f"<option>{r}</option>" for r in ROLES)
     sites = "".join(f"<option>{esc(s)}</option>" for s in sorted(centre.sites))
+    scopes = "".join(f'<option value="*{s.value}">{esc(text)}</option>' for s, text in SCOPES.items())
     return (
         f"{message}<table id='users'><thead><tr><th>User</th><th>Role</th><th></th></tr></thead>"
         f"<tbody>{users}</tbody></table>"
@@ -51,8 +53,7 @@ async def _users_body(request: web.Request, message: str = "") -> str:
         f"<th></th></tr></thead><tbody>{tokens}</tbody></table>"
         f'<h2>New API token</h2><form method="post" action="/admin/tokens">{csrf}'
         '<label>Name <input name="name" required></label>'
-        '<label>For <select name="site"><option value="">the whole API'
-        f' (read)</option>{sites}</select></label>'
+        f'<label>For <select name="site">{scopes}{sites}</select></label>'
         "<button>Create</button></form>"
     )
 
@@ -106,11 +107,14 @@ async def revoke_token(request: web.Request) -> web.Response:
 @routes.post("/admin/tokens")
 async def new_token(request: web.Request) -> web.Response:
     form = await request.post()
-    name, site = str(form.get("name", ""))[:64], str(form.get("site", "")) or None
+    name, target = str(form.get("name", ""))[:64], str(form.get("site", ""))
+    scope = next((s for s in SCOPES if target == f"*{s.value}"), None)  # "*read": the whole API
+    site = None if scope is not None else target
     if not name or (site is not None and site not in request.app[CENTRE].sites):
         return await _refused(request, "Name (and a known site).")
     token = await request.app[CENTRE].accounts.add_token(
-        name, Role.SITE if site else Role.OPERATOR, site=site, by=request[PRINCIPAL].name
+        name, Role.SITE if site else Role.OPERATOR, site=site, scope=scope or Scope.READ,
+        by=request[PRINCIPAL].name,
     )
     shown = f'<p class="ok">Token for {esc(name)} (shown once): <code id="new-token">{esc(token)}</code></p>'
     return page(request, "Users", await _users_body(request, shown))

@@ -43,6 +43,7 @@ class Centre:
     shift_log: ShiftLog
     secure_cookies: bool = False
     alarm_sections: list[AlarmSection] = field(default_factory=list)
+    evidence_bytes: int = 2 * 1024 * 1024  # the largest evidence upload accepted
     #: the scripts and styles (``/...js``, ``/...css``) those sections need, on every alarm page:
     #: a section may first appear with a live update, when no script of its own would run
     alarm_assets: list[str] = field(default_factory=list)

@@ -13,9 +13,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-__all__ = ["Bulletin", "stream"]
+__all__ = ["SIGNED_IN", "Bulletin", "stream"]
 
 KEEPALIVE = 15.0
+#: set by the gate for a signed-in request: is its session still valid? A stream asks before
+#: every notice and keepalive, so it ends once its user signs out or is removed
+SignedIn = Callable[[], Awaitable[bool]]
+SIGNED_IN: web.RequestKey[SignedIn] = web.RequestKey("signed_in")
 
 
 class Bulletin:
@@ -63,6 +67,7 @@ async def stream(
     """Notices as they come; ``alive`` is awaited at the start and at every keepalive (the
     console's user is still there)."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+    still_signed_in = request.get(SIGNED_IN) or _always
     await response.prepare(request)
     queue = bulletin.subscribe()
     try:
@@ -73,11 +78,13 @@ async def stream(
             try:
                 notice = await asyncio.wait_for(queue.get(), KEEPALIVE)
             except TimeoutError:
+                if not await still_signed_in():
+                    break
                 await response.write(b": keepalive\n\n")
                 if alive is not None:
                     await alive()
                 continue
-            if notice is None:
+            if notice is None or not await still_signed_in():
                 break
             await response.write(f"event: alarm\ndata: {notice}\n\n".encode())
     except ConnectionResetError:
@@ -85,3 +92,7 @@ async def stream(
     finally:
         bulletin.unsubscribe(queue)
     return response
+
+
+async def _always() -> bool:
+    return True

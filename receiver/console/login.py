@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from receiver.audit import record
@@ -27,9 +29,14 @@ def _form(next_path: str, message: str = "") -> str:
     )
 
 
+#: a path on this server: "/" then path characters, never "//" or a backslash (browsers read
+#: "/\\evil" and "/\t/evil" as another host), no control characters, no scheme
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,500}")
+
+
 def _safe_next(value: str) -> str:
     """Only local paths: a login link must not send the operator elsewhere."""
-    return value if value.startswith("/") and not value.startswith("//") else "/"
+    return value if _LOCAL_PATH.fullmatch(value) else "/"
 
 
 @routes.get("/login")
@@ -44,13 +51,15 @@ async def login(request: web.Request) -> web.StreamResponse:
     name, password = str(form.get("user", ""))[:64], str(form.get("password", ""))
     keys = (f"user:{name}", f"addr:{request.remote}")
     next_path = _safe_next(str(form.get("next", "/")))
-    if await centre.limiter.blocked(*keys):
+    attempt = await centre.limiter.attempt(*keys)  # counted before the password is checked
+    if attempt is None:
         return html_page(
             "Sign in", _form(next_path, "Too many failed attempts; wait a few minutes."), status=429
         )
     session = await centre.accounts.login(name, password)
-    if session is None:
-        await centre.limiter.failed(*keys)
+    if session is not None:
+        await centre.limiter.forgive(attempt)
+    else:
         async with centre.accounts.db.transaction() as tx:
             await record(tx, centre.clock(), name or "?", "login_failed", detail=f"from {request.remote}")
         return html_page("Sign in", _form(next_path, "Wrong user name or password."), status=401)

@@ -47,6 +47,25 @@ def messages(draw: st.DrawFn, token: str | None = None, need_ts: bool = False) -
     )
 
 
+#: data an encrypted message must carry to be read (decode checks it strictly: AES-CBC alone
+#: does not show that a ciphertext was altered)
+EVENT_DATA = {
+    "SIA-DCS": ["Nri1/PA02", "Nti10:01:00/da08-18-24/RP", "Nri2/JC12", "Npi0/AT", "NRP"],
+    "ADM-CID": ["1130 01 003", "3401 02 501", "1602 00 000"],
+}
+
+
+def valid_data(token: str, account: str | None) -> st.SearchStrategy[str]:
+    if token == "RSP":
+        return DATA
+    if token not in EVENT_DATA:
+        return st.just("")
+    bodies = st.sampled_from(EVENT_DATA[token])
+    if account is None:
+        return bodies
+    return st.tuples(st.booleans(), bodies).map(lambda p: f"#{account}|{p[1]}" if p[0] else p[1])
+
+
 def key_of(size: int, raw: bytes, form: str) -> Dc09Key:
     if form == "hex":
         return Dc09Key.from_hex(raw[:size].hex())
@@ -66,8 +85,10 @@ def test_plain_roundtrip(msg: Message) -> None:
     st.sampled_from([16, 24, 32]),
     st.binary(min_size=32, max_size=32),
     st.sampled_from(["hex", "ascii"]),
+    st.data(),
 )
-def test_encrypted_roundtrip(msg: Message, size: int, raw: bytes, form: str) -> None:
+def test_encrypted_roundtrip(msg: Message, size: int, raw: bytes, form: str, data: st.DataObject) -> None:
+    msg = Message(**{**msg.__dict__, "data": data.draw(valid_data(msg.token, msg.account))})
     key = key_of(size, raw, form)
     frame = encode(msg, key)
     cipher = frame.rsplit(b"[", 1)[1][:-1]

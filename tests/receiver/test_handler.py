@@ -9,6 +9,8 @@ import pytest
 
 from config.receiver import Account, ReceiverConfig
 from protocol.dc09 import Dc09Key, Message, decode, encode
+from protocol.dc09.cipher import decrypt
+from protocol.dc09.frame import wrap
 from receiver.handler import FrameHandler
 from receiver.service import open_storage
 from receiver.supervision import LinkBook
@@ -119,3 +121,28 @@ async def test_an_undecryptable_frame_counts_against_its_account(handler: FrameH
     wrong = Dc09Key.from_hex("11" * 16)
     await handler.handle(encode(_event(), wrong), transport="tcp", peer="t")
     assert handler.links.links["0471"].rejections == 1
+
+
+def _flipped(frame: bytes, old: bytes, new: bytes) -> bytes:
+    """The attack of issue 17: without the key, XOR the ciphertext block before the one that
+    holds ``old`` so that it decrypts to ``new`` (the block before turns to noise)."""
+    body = frame[9:-1]
+    head, cipher_hex = body.split(b"[", 1)
+    cipher = bytearray(bytes.fromhex(cipher_hex.decode()))
+    at = decrypt(KEY, bytes(cipher)).index(old)  # the layout is public; the test just looks it up
+    assert at >= 16, "the attack needs a block in front of the one it changes"
+    for i, (a, b) in enumerate(zip(old, new, strict=True)):
+        cipher[at - 16 + i] ^= a ^ b
+    return wrap(head + b"[" + cipher.hex().upper().encode())
+
+
+async def test_a_bit_flipped_panic_is_refused_with_nak_not_stored_as_another_code(
+    handler: FrameHandler,
+) -> None:
+    answers = []
+    for seq in range(1, 201):
+        forged = _flipped(encode(_event(seq=seq), KEY), b"PA02", b"RP02")
+        answers.append(_reply(await handler.handle(forged, transport="tcp", peer="t")).token)
+    assert answers == ["NAK"] * 200  # before: 182 of 200 ACKed and stored as RP
+    assert await handler.store.events() == []
+    assert handler.counters["nak_decrypt"] == 200

@@ -4,6 +4,7 @@ committed, nothing when the commit fails, and datagrams answered one frame at a 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,3 +168,26 @@ async def test_udp_acks_an_event_after_its_commit_and_ignores_a_bad_frame(
         assert [e.sequence for e in await store.events()] == [9]
     finally:
         transport.close()
+
+
+async def test_a_failed_commit_is_counted_and_logged_over_udp_as_over_tcp(
+    served: tuple[Listener, Listener, HeldStore], caplog: pytest.LogCaptureFixture,
+) -> None:
+    tcp, udp, store = served
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(_Datagrams, remote_addr=("127.0.0.1", udp.port))
+    counters = udp.handler.counters
+    store.fail = True
+    try:
+        transport.sendto(_frame(11))
+        async with asyncio.timeout(10):
+            while counters["commit_failed"] < 1:
+                await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_connection("127.0.0.1", tcp.port)
+        writer.write(_frame(12))
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # TCP: closed, without an answer
+        assert counters["commit_failed"] == 2
+        assert proto.received.empty()  # UDP: no answer either; the sender retransmits
+    finally:
+        transport.close()
+    assert any("not committed" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)

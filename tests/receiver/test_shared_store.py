@@ -144,12 +144,14 @@ async def test_rejections_add_up_across_receivers_until_a_frame_is_accepted(desk
 async def test_the_login_limit_counts_failures_on_every_receiver(desk: Desk, other: Desk) -> None:
     limits = [LoginLimiter(d.db, desk.clock, attempts=3) for d in (desk, other)]
     for limiter in (*limits, limits[0]):
-        assert not await limiter.blocked("user:olga")
-        await limiter.failed("user:olga", "addr:10.0.0.9")
-    assert await limits[1].blocked("user:olga") and await limits[1].blocked("addr:10.0.0.9")
-    assert not await limits[1].blocked("user:sam")
+        assert await limiter.attempt("user:olga", "addr:10.0.0.9") is not None  # then: wrong password
+    assert await limits[1].attempt("user:olga") is None
+    assert await limits[1].attempt("addr:10.0.0.9") is None
+    sam = await limits[1].attempt("user:sam")
+    assert sam is not None
+    await limits[1].forgive(sam)  # the right password: not a failure
     desk.clock.advance(301)
-    assert not await limits[0].blocked("user:olga")
+    assert await limits[0].attempt("user:olga") is not None
 
 
 async def test_two_operators_taking_one_alarm_at_once_one_gets_it(desk: Desk, other: Desk) -> None:

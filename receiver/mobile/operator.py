@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 from receiver.audit import record
 from receiver.auth import Principal, Role
 from receiver.console.context import CENTRE
+from receiver.console.live import SIGNED_IN
 from receiver.desk import Alarm
 from receiver.gate import PRINCIPAL, SESSION
 from receiver.mobile.audio import RATE, pcm_wav
@@ -23,6 +24,7 @@ from receiver.mobile.tiles import MAX_ZOOM
 __all__ = ["alarm_state", "routes"]
 
 routes = web.RouteTableDef()
+SESSION_CHECK = 5.0  # seconds between checks that a listener is still signed in
 
 
 async def _alarm(request: web.Request) -> Alarm:
@@ -111,15 +113,23 @@ async def listen(request: web.Request) -> web.StreamResponse:
         await svc.desk.add_log(alarm.id, "listen_in", principal.name, "listening in")
         live = [s.press.id for s in svc.hub.live(alarm.id)]
         await ws.send_json({"type": "hello", "rate": RATE, "live": live})
+        still_signed_in, loop = request[SIGNED_IN], asyncio.get_running_loop()
+        next_check = loop.time() + SESSION_CHECK
         async with asyncio.TaskGroup() as tg:
             reader = tg.create_task(_drain(ws), name=f"listen-read-{alarm.id}")
             while not reader.done():
                 try:
-                    item = await asyncio.wait_for(listener.queue.get(), 5.0)
+                    item = await asyncio.wait_for(listener.queue.get(), SESSION_CHECK)
                 except TimeoutError:
-                    continue
+                    item = ""
+                if loop.time() >= next_check:  # signed out, expired or removed: stop hearing
+                    if not await still_signed_in():
+                        break
+                    next_check = loop.time() + SESSION_CHECK
                 if item is None:
                     break
+                if not item:
+                    continue
                 if isinstance(item, bytes):
                     await ws.send_bytes(item)
                 else:

@@ -208,6 +208,24 @@ async def test_mobile_listen_in_only_for_the_signed_in_owner(receiver: Receiver,
         assert hello["type"] == "hello" and hello["rate"] == RATE
 
 
+async def test_mobile_a_removed_operator_stops_hearing_the_listen_in(
+    receiver: Receiver, admin: Client, olga: Client, phone: Phone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from receiver.mobile import operator
+
+    monkeypatch.setattr(operator, "SESSION_CHECK", 0.2)
+    _, press = await phone.press()
+    alarm_id = await alarm_of(receiver, press)
+    await olga.form(f"/alarms/{alarm_id}/take")
+    url = f"{base(receiver).replace('http', 'ws')}/api/mobile/alarms/{alarm_id}/listen"
+    async with olga.http.ws_connect(url) as ws:
+        assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
+        assert (await admin.form("/admin/users/remove", name="olga")).status == 200
+        closing = await ws.receive(timeout=10)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert not receiver.mobile.hub.listeners  # nobody hears the alarm any more
+
+
 async def test_mobile_audio_reaches_the_owner_and_is_recorded(receiver: Receiver, olga: Client,
                                                               phone: Phone) -> None:
     _, press = await phone.press()

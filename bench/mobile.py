@@ -67,7 +67,9 @@ def _config(store: Path, sites: int) -> ReceiverConfig:
     cfg = ReceiverConfig(accounts=accounts, store=f"sqlite://{store}", action_plans={"holdup": holdup},
                          mobile=Mobile.model_validate({"people": people}))
     http = cfg.http.model_copy(update={"port": 0})
-    return cfg.model_copy(update={"listen": ["tcp://127.0.0.1:0"], "http": http})
+    # the operators of the load test sign in together from one address (in a centre: one each)
+    console = cfg.console.model_copy(update={"login_attempts": 1000})
+    return cfg.model_copy(update={"listen": ["tcp://127.0.0.1:0"], "http": http, "console": console})
 
 
 async def _serve(store: Path, sites: int, operators: int, out: Path) -> None:

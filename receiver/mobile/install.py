@@ -13,8 +13,13 @@ from receiver.mobile.service import MobileService
 __all__ = ["install"]
 
 
+async def _end_listeners(app: web.Application) -> None:
+    app[MOBILE].hub.end_listeners()
+
+
 def install(app: web.Application, mobile: MobileService) -> None:
     app[MOBILE] = mobile
+    app.on_shutdown.append(_end_listeners)  # a listen-in's loop reads the database: end it first
     for module in (phone, operator, admin):
         app.router.add_routes(module.routes)
     app.router.add_static("/mobile/static/", phone.STATIC)

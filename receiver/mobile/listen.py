@@ -198,9 +198,13 @@ class ListenHub:
         for listener in self.listeners.get(alarm or 0, ()):
             listener.offer(notice)
 
-    async def close_all(self) -> None:
-        for stream in list(self.streams.values()):
-            await self.close(stream, "receiver stopping")
+    def end_listeners(self) -> None:
+        """Every operator's listen-in ends (the server is shutting down: before its database)."""
         for listeners in self.listeners.values():
             for listener in listeners:
                 listener.offer(None)
+
+    async def close_all(self) -> None:
+        for stream in list(self.streams.values()):
+            await self.close(stream, "receiver stopping")
+        self.end_listeners()

@@ -122,12 +122,12 @@ async def listen(request: web.Request) -> web.StreamResponse:
                     item = await asyncio.wait_for(listener.queue.get(), SESSION_CHECK)
                 except TimeoutError:
                     item = ""
+                if item is None:  # the alarm's owner changed, or the server is stopping
+                    break
                 if loop.time() >= next_check:  # signed out, expired or removed: stop hearing
                     if not await still_signed_in():
                         break
                     next_check = loop.time() + SESSION_CHECK
-                if item is None:
-                    break
                 if not item:
                     continue
                 if isinstance(item, bytes):

@@ -154,5 +154,6 @@ def _banner(site: Site, receiver: Receiver, broker: DemoBroker, state_dir: Path,
     print(f"  state                 {state_dir}", flush=True)
     print(f"Try: wachter sim press panic-hall --broker {broker.url}", flush=True)
     if phone_link is not None:
-        print(f"     wachter sim phone-press --lat 52.0907 --lon 5.1214 --receiver {http}", flush=True)
+        where = "" if state_dir == default_state_dir().resolve() else f" --state-dir {state_dir}"
+        print(f"     wachter sim phone-press --lat 52.0907 --lon 5.1214 --receiver {http}{where}", flush=True)
     print("Ctrl-C stops everything.", flush=True)

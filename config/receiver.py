@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from config.mobile import Mobile
 from config.types import Duration, Endpoint, KeySpec
 
 __all__ = [
@@ -248,6 +249,7 @@ class ReceiverConfig(_Model):
     action_plans: dict[ResponseName, list[PlanStep]] = Field(default_factory=dict)
     limits: Limits = Limits()
     accounts: list[Account] = Field(default_factory=list)
+    mobile: Mobile = Mobile()  # mobile panic buttons (config/mobile.py)
 
     @field_validator("store")
     @classmethod
@@ -268,6 +270,11 @@ class ReceiverConfig(_Model):
         dupes = sorted({a for a in ids if ids.count(a) > 1})
         if dupes:
             raise ValueError(f"account {dupes[0]} is listed twice; keep one entry per account")
+        sites = {a.site for a in self.accounts}
+        for person in self.mobile.people:
+            if person.site not in sites:
+                raise ValueError(f"mobile person {person.id} has site {person.site!r}, which no account"
+                                 " has; use the site of one of the accounts")
         return self
 
     def centre_plans(self) -> dict[ResponseName, list[PlanStep]]:

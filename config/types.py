@@ -36,7 +36,9 @@ def parse_duration(value: object) -> timedelta:
 
 
 def _fmt_duration(value: timedelta) -> str:
-    return f"{value.total_seconds():g}s"
+    """Seconds that parse back: 30 days is ``2592000s``, not ``2.592e+06s``."""
+    seconds = value.total_seconds()
+    return f"{int(seconds)}s" if seconds.is_integer() else f"{seconds!r}s"
 
 
 Duration = Annotated[

@@ -5,12 +5,12 @@ copied when the alarm opens, each call step's list resolved to numbers in callin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from config.receiver import Contact, PlanStep
 
-__all__ = ["ROLES", "Callee", "Step", "resolve_plan"]
+__all__ = ["ROLES", "Callee", "Step", "resolve_plan", "with_person"]
 
 ROLES = ("site", "official", "keyholder", "police", "fire_brigade", "guard", "other")
 
@@ -84,7 +84,9 @@ def resolve_plan(
                 found = [c for c in contacts if c.role == target]
             else:
                 found = [c for c in contacts if c.name == target]
-            callees += [n for c in found for n in _numbers(c) if n not in callees]
+            for number in (n for c in found for n in _numbers(c)):
+                if all(number.phone != c.phone for c in callees):  # each number called once
+                    callees.append(number)
         kind: Literal["check", "call", "dispatch"] = (
             "call" if p.call else "dispatch" if p.dispatch else "check"
         )
@@ -103,3 +105,20 @@ def resolve_plan(
             )
         )
     return tuple(steps)
+
+
+def with_person(
+    plan: Sequence[Step], person: Contact
+) -> tuple[tuple[Step, ...], tuple[tuple[int, int], ...]]:
+    """The plan of an open alarm that ``person`` raised again (or joined with an alarm of their
+    own): their numbers at the head of every step that calls ``person``, so whoever pressed last
+    is called first; a number already on that list stays where it is. Returns the plan and,
+    for each such step, (its index, how many numbers were put at its head)."""
+    steps, changed = list(plan), []
+    for i, s in enumerate(plan):
+        if "person" not in s.targets:
+            continue
+        new = [n for n in _numbers(person) if all(n.phone != c.phone for c in s.callees)]
+        steps[i] = replace(s, callees=(*new, *s.callees))
+        changed.append((i, len(new)))
+    return tuple(steps), tuple(changed)

@@ -90,6 +90,11 @@ class SqliteDatabase(Database):
         self.schema = list(schema)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # A read outside a transaction keeps its statement (and so an old snapshot) open across
+        # an await between execute and fetch; a BEGIN IMMEDIATE of another task on the same
+        # connection meanwhile would fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT:
+        # the busy timeout does not apply) whenever the event store committed in between.
+        self._reads = asyncio.Lock()
 
     async def __aenter__(self) -> SqliteDatabase:
         self._db = await open_durable(self.path, self.schema, timeout=10)
@@ -108,11 +113,23 @@ class SqliteDatabase(Database):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One writer at a time; everything inside commits together or not at all."""
-        async with self._lock, immediate_async(self.conn) as conn:
-            yield _SqliteTx(conn)
+        async with self._lock:
+            # BEGIN under the reads' lock: no read statement of another task is open across it
+            await self._reads.acquire()
+            begun = False
+            try:
+                async with immediate_async(self.conn) as conn:
+                    self._reads.release()
+                    begun = True
+                    yield _SqliteTx(conn)
+            finally:
+                if not begun:
+                    self._reads.release()
 
     async def all(self, query: str, args: Iterable[Any] = ()) -> list[Row]:
-        return await _SqliteTx(self.conn).all(query, args)
+        async with self._reads:
+            return await _SqliteTx(self.conn).all(query, args)
 
     async def one(self, query: str, args: Iterable[Any] = ()) -> Row | None:
-        return await _SqliteTx(self.conn).one(query, args)
+        async with self._reads:
+            return await _SqliteTx(self.conn).one(query, args)

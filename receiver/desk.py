@@ -14,14 +14,14 @@ transaction, and wake the core (``tick``) at each alarm's stored deadline.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from config.receiver import Alerting, Contact
 from receiver import handling
-from receiver.action_plan import Step, resolve_plan
+from receiver.action_plan import Step, resolve_plan, with_person
 from receiver.alarm_table import (
     ALARM_COLUMNS,
     DESK_SCHEMA,
@@ -47,18 +47,43 @@ from receiver.sitebook import SiteBook, SiteEntry
 from receiver.store import Clock
 from receiver.wording import zone_words
 
-__all__ = ["DESK_SCHEMA", "OUTCOMES", "Alarm", "AlarmDesk", "DeskError", "LogEntry", "SiteState"]
+__all__ = [
+    "DESK_SCHEMA",
+    "OUTCOMES",
+    "Alarm",
+    "AlarmDesk",
+    "Caller",
+    "DeskError",
+    "LogEntry",
+    "RaisedBy",
+    "SiteState",
+]
 
 OUTCOMES = tuple(handling.CLOSE_REASONS)
 SYSTEM = "system"
 
 _CURSOR = "SELECT event_id FROM desk_cursor WHERE name = 'events'"
-_NEW_EVENTS = "SELECT id, site, code, zone, received_at FROM events WHERE id > ? ORDER BY id LIMIT ?"
+_NEW_EVENTS = (
+    "SELECT id, site, code, zone, received_at, transport FROM events WHERE id > ? ORDER BY id LIMIT ?"
+)
 _SITES_PER_UPSERT = 200  # 4 parameters each
 
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
+
+
+@dataclass(frozen=True)
+class RaisedBy:
+    """Who raised an alarm event, and how ("mobile panic button"): called back first."""
+
+    person: Contact
+    how: str
+
+
+#: who raised an event of a transport whose events name a person (the mobile panic button: the
+#: phone's owner); read inside the desk's write transaction, ``None`` when nobody is known
+Caller = Callable[[Tx, int], Awaitable[RaisedBy | None]]
 
 
 @dataclass
@@ -70,6 +95,7 @@ class AlarmDesk:
     book: SiteBook
     alerting: Alerting = field(default_factory=Alerting)
     listeners: list[Callable[[int], None]] = field(default_factory=list)
+    callers: dict[str, Caller] = field(default_factory=dict)  # by the events' transport
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self.listeners:
@@ -129,7 +155,7 @@ class AlarmDesk:
         states: dict[str, tuple[str | None, str | None, str]] = {}  # site -> armed, armed_at, last
         entries: dict[str, SiteEntry] = {}
         touched: list[int] = []
-        for event_id, site, code, zone, received in events:
+        for event_id, site, code, zone, received, transport in events:
             upper = (code or "").upper()
             armed = "armed" if upper in ARM_CODES else "disarmed" if upper in DISARM_CODES else None
             before = states.get(site)
@@ -144,8 +170,13 @@ class AlarmDesk:
                 entries[site] = await self.book.get(site)
             what = _what(code, zone, entries[site])
             at = datetime.fromisoformat(received)
+            caller = self.callers.get(transport) if cls is not None else None
+            raised_by = await caller(tx, int(event_id)) if caller is not None else None
+            if raised_by is not None:
+                what = f"{what}, {raised_by.how} of {raised_by.person.name}"
             if cls is not None:
-                touched.append(await self._raise(tx, site, cls, what, at, event_id))
+                person = raised_by.person if raised_by else None
+                touched.append(await self._raise(tx, site, cls, what, at, event_id, person))
                 open_now.add((site, cls.response.value))
             elif back is not None:
                 restored = await self._restore(tx, site, back, what, at, event_id, upper in CANCEL_CODES)
@@ -190,8 +221,9 @@ class AlarmDesk:
         person: Contact | None = None,
     ) -> int:
         """Open (or join) the site's alarm of this class's response from outside the event
-        stream, e.g. a mobile panic button's press; ``person`` is who raised it: a call step
-        for ``person`` calls their numbers."""
+        stream; ``person`` is who raised it: a call step for ``person`` calls their numbers
+        (first, when their alarm joins an open one). Events of a transport with a ``caller``
+        get their person the same way, inside the event stream (the mobile panic button)."""
         async with self.db.transaction() as tx:
             alarm_id = await self._raise(tx, site, cls, what, self.clock(), event_id, person)
         self._changed(alarm_id)
@@ -226,7 +258,19 @@ class AlarmDesk:
                 (at.isoformat(), current.id),
             )
             await self._log(tx, current.id, "alarm", SYSTEM, title, event_id)
+        if person is not None:
+            await self._join(tx, current.id, person)
         return current.id
+
+    async def _join(self, tx: Tx, alarm_id: int, person: Contact) -> None:
+        """``person`` raised the open alarm again: called first, verified again (``Joined``)."""
+        row = await tx.one(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ?", (alarm_id,))  # noqa: S608
+        if row is None:
+            return
+        alarm = alarm_from_row(row)
+        plan, steps = with_person(await self.plan(alarm), person)
+        phones = tuple(p for p in (person.phone, person.alt_phone) if p)
+        await self._step(tx, alarm, plan, handling.Joined(person.name, steps, phones), self.clock())
 
     async def _open(
         self,
@@ -399,18 +443,24 @@ class AlarmDesk:
             alarm = alarm_from_row(row)
             if not alarm.is_open and not isinstance(event, handling.Tick):
                 raise DeskError(f"alarm {alarm_id} is already closed")
-            plan = await self.plan(alarm)
-            policy = self.policy(alarm.response)
-            state, actions = handling.step(plan, policy, alarm.handling, event, now)
-            due = handling.next_deadline(plan, policy, state)
-            if actions:
-                await self._store(tx, alarm, plan, state, actions, due)
-            elif due != alarm.due_at:  # a deadline with nothing left to do: never wake for it again
-                await tx.execute("UPDATE alarms SET due_at = ? WHERE id = ?", (_iso(due), alarm.id))
-        if actions:
+            changed = await self._step(tx, alarm, await self.plan(alarm), event, now)
+        if changed:
             self._changed(alarm_id)
             return await self.alarm(alarm_id) or alarm
         return alarm
+
+    async def _step(
+        self, tx: Tx, alarm: Alarm, plan: Sequence[Step], event: handling.Input, now: datetime
+    ) -> bool:
+        """The core's step inside ``tx``; whether it did something."""
+        policy = self.policy(alarm.response)
+        state, actions = handling.step(plan, policy, alarm.handling, event, now)
+        due = handling.next_deadline(plan, policy, state)
+        if actions:
+            await self._store(tx, alarm, plan, state, actions, due)
+        elif due != alarm.due_at:  # a deadline with nothing left to do: never wake for it again
+            await tx.execute("UPDATE alarms SET due_at = ? WHERE id = ?", (_iso(due), alarm.id))
+        return bool(actions)
 
     async def _store(
         self,
@@ -468,8 +518,15 @@ class AlarmDesk:
     async def skip_step(self, alarm_id: int, user: str, step: int, reason: str) -> Alarm:
         return await self._handle(alarm_id, handling.Skip(user, step, reason))
 
-    async def call_outcome(self, alarm_id: int, user: str, step: int, callee: int, outcome: str) -> Alarm:
-        return await self._handle(alarm_id, handling.Called(user, step, callee, outcome))
+    async def call_outcome(
+        self, alarm_id: int, user: str, step: int, callee: int, outcome: str, phone: str = ""
+    ) -> Alarm:
+        """``phone``: the number the operator saw (refused when the list changed under them)."""
+        return await self._handle(alarm_id, handling.Called(user, step, callee, outcome, phone))
+
+    async def threat_heard(self, alarm_id: int, user: str) -> Alarm:
+        """The owner heard a threat on the listen-in: escalated (police)."""
+        return await self._handle(alarm_id, handling.ThreatHeard(user))
 
     async def hand_over(self, alarm_id: int, user: str, to: str) -> Alarm:
         return await self._handle(alarm_id, handling.HandOver(user, to))
@@ -496,12 +553,26 @@ class AlarmDesk:
         text = text.strip()[:2000]
         if not text:
             raise DeskError("an empty note was not saved")
+        await self.add_log(alarm_id, "note", user, text)
+
+    async def add_log(
+        self, alarm_id: int, kind: str, who: str, text: str, audit: str | None = None, *, once: bool = False
+    ) -> bool:
+        """A line on the alarm's timeline and in the audit log (as ``audit``, else ``kind``):
+        a note, or what another feature did about the alarm (the mobile panic button's
+        microphone going off, what the police were given). ``once``: not when the alarm has a
+        line of this kind already (checked under the writer lock: once across receivers)."""
         if await self.alarm(alarm_id) is None:
             raise DeskError(f"there is no alarm {alarm_id}")
         async with self.db.transaction() as tx:
-            await self._log(tx, alarm_id, "note", user, text)
-            await record(tx, self.clock(), user, "note", f"alarm:{alarm_id}", text)
+            if once and await tx.one(
+                "SELECT 1 FROM alarm_log WHERE alarm = ? AND kind = ?", (alarm_id, kind)
+            ):
+                return False
+            await self._log(tx, alarm_id, kind, who, text)
+            await record(tx, self.clock(), who, audit or kind, f"alarm:{alarm_id}", text)
         self._changed(alarm_id)
+        return True
 
 
 def _what(code: str | None, zone: str | None, entry: SiteEntry) -> str:

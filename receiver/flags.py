@@ -93,6 +93,8 @@ def config_from_flags(args: argparse.Namespace, base: ReceiverConfig | None) -> 
     fields: dict[str, Any] = base.model_dump() if base is not None else {}
     # model_dump hides secrets: carry the accounts over as models, not as dumped dicts
     fields["accounts"] = _merge_accounts(list(base.accounts) if base else [], accounts)
+    if base is not None:
+        fields["mobile"] = base.mobile  # its code words are secrets too
     if listen:
         fields["listen"] = listen
     if args.store is not None:

@@ -4,9 +4,11 @@ One workflow for every alarm, at a home or from a mobile panic button (issue 15)
 take, work the action plan (plain steps, call lists with outcomes, dispatch steps), skip a
 step with a reason, close with an outcome and a reason code. Timers are stored deadlines
 (``next_deadline``): an alarm nobody takes goes to the supervisors; a verifying call-back
-nobody answers in time escalates. The shell (``receiver/desk.py``) loads the state, applies
-the input, stores the new state with its log and audit rows in one transaction, and wakes the
-core with ``Tick`` at the next deadline; so a restart resumes exactly and tests need no sleep.
+nobody answers in time escalates. A threat heard on the listen-in escalates; a person who
+raises the alarm again (a press joining it) is called first and verified again (``Joined``).
+The shell (``receiver/desk.py``) loads the state, applies the input, stores the new state with
+its log and audit rows in one transaction, and wakes the core with ``Tick`` at the next
+deadline; so a restart resumes exactly and tests need no sleep.
 
 Escalation always wins over clearing: a duress word after a correct code word still sends the
 police; a correct code word after an escalation does not call them back (a note does that).
@@ -36,15 +38,18 @@ __all__ = [
     "HandOver",
     "Handling",
     "Input",
+    "Joined",
     "Log",
     "Policy",
     "Skip",
     "StepState",
     "Take",
+    "ThreatHeard",
     "Tick",
     "next_deadline",
     "open_required",
     "step",
+    "timer_start",
 ]
 
 SYSTEM = "system"
@@ -53,11 +58,12 @@ SYSTEM = "system"
 CALL_OUTCOMES: dict[str, str] = {
     "ok": "answered, code word correct",
     "wrong_code": "answered, wrong or no code word",
-    "duress": "duress word / threat heard",
+    "duress": "answered with the duress word",
+    "threat": "threat heard on the call",
     "no_answer": "no answer",
     "wrong_number": "wrong number / not in service",
 }
-_ESCALATING = frozenset({"duress", "wrong_code"})
+_ESCALATING = frozenset({"duress", "wrong_code", "threat"})
 _UNREACHED = frozenset({"no_answer", "wrong_number"})
 
 #: closing needs an outcome and one of its reason codes (issue 20: no default outcome)
@@ -104,6 +110,7 @@ class StepState:
     at: datetime | None = None
     reason: str = ""
     attempts: tuple[Attempt, ...] = ()
+    since: datetime | None = None  # a verifying call's timer restarted here (a person joined)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
@@ -111,13 +118,15 @@ class StepState:
             out |= {"by": self.by, "at": self.at.isoformat() if self.at else None, "reason": self.reason}
         if self.attempts:
             out["attempts"] = [[a.callee, a.outcome, a.at.isoformat(), a.by] for a in self.attempts]
+        if self.since is not None:
+            out["since"] = self.since.isoformat()
         return out
 
     @classmethod
     def from_json(cls, raw: Any) -> StepState:
         if isinstance(raw, int):  # before issue 20: a list of the indexes of done steps
             return cls(status="done")
-        at = raw.get("at")
+        at, since = raw.get("at"), raw.get("since")
         return cls(
             status=raw.get("status", "open"),
             by=raw.get("by", ""),
@@ -127,6 +136,7 @@ class StepState:
                 Attempt(int(a[0]), str(a[1]), datetime.fromisoformat(a[2]), str(a[3]))
                 for a in raw.get("attempts", ())
             ),
+            since=datetime.fromisoformat(since) if since else None,
         )
 
 
@@ -194,6 +204,25 @@ class Called:
     step: int
     callee: int
     outcome: str
+    phone: str = ""  # the number the operator saw: refused when the list changed under the form
+
+
+@dataclass(frozen=True)
+class ThreatHeard:
+    """The owner heard a threat on the listen-in (not on a call: that is ``Called`` "threat")."""
+
+    user: str
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Someone raised the alarm again, or joined it with an alarm of their own (a mobile panic
+    button's press): their numbers were put at the head of ``steps`` ((step, numbers added),
+    for every step that calls the person who raised the alarm). ``phones`` are for the log."""
+
+    who: str
+    steps: tuple[tuple[int, int], ...]
+    phones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,7 +243,7 @@ class Tick:
     """Time passed: deadlines may have expired."""
 
 
-Input = Ack | Take | Done | Skip | Called | HandOver | Close | Tick
+Input = Ack | Take | Done | Skip | Called | ThreatHeard | Joined | HandOver | Close | Tick
 
 
 @dataclass(frozen=True)
@@ -263,6 +292,8 @@ def step(
         raise DeskError("this alarm is already closed")
     if isinstance(event, Ack):
         state = _ack(state, event.user, now, out)
+    elif isinstance(event, Joined):
+        state = _joined(plan, state, event, now, out)
     elif isinstance(event, Take):
         state = _take(state, event, now, out)
     else:
@@ -273,6 +304,8 @@ def step(
             state = _skip(plan, state, event, now, out)
         elif isinstance(event, Called):
             state = _called(plan, state, event, now, out)
+        elif isinstance(event, ThreatHeard):
+            state = _threat(state, event, now, out)
         elif isinstance(event, HandOver):
             state = _hand_over(state, event, out)
         else:
@@ -344,6 +377,11 @@ def _called(plan: Sequence[Step], state: Handling, event: Called, now: datetime,
     if event.outcome not in CALL_OUTCOMES:
         raise DeskError(f"a call's outcome is one of: {', '.join(CALL_OUTCOMES)}")
     callee, current = s.callees[event.callee], state.state_of(event.step)
+    if event.phone and event.phone != callee.phone:
+        raise DeskError(
+            f"the call list of step {event.step + 1} changed (someone joined the alarm): number"
+            f" {event.callee + 1} is now {callee.name} ({callee.phone}); look again and record it once more"
+        )
     attempts = (*current.attempts, Attempt(event.callee, event.outcome, now, event.user))
     words = f"{callee.name} ({callee.phone}): {CALL_OUTCOMES[event.outcome]}"
     out.did("call", event.user, f"step {event.step + 1} call: {words}")
@@ -366,8 +404,45 @@ def _called(plan: Sequence[Step], state: Handling, event: Called, now: datetime,
         return _escalate(state, words, now, out)
     if s.verifies and event.outcome == "ok":
         return _clear(state, words, now, out)
-    if s.verifies and reached_all and not any(a.outcome == "ok" for a in attempts):
+    if s.verifies and reached_all and not _answered(event.step, state):
         return _escalate(state, f"nobody on the call list reached ({len(s.callees)} numbers)", now, out)
+    return state
+
+
+def _threat(state: Handling, event: ThreatHeard, now: datetime, out: _Out) -> Handling:
+    why = f"threat heard on the listen-in by {event.user}"
+    out.did("threat", event.user, why, "threat_heard")
+    return _escalate(state, why, now, out)
+
+
+def _joined(plan: Sequence[Step], state: Handling, event: Joined, now: datetime, out: _Out) -> Handling:
+    """Numbers put at the head of a list move the earlier attempts down; a verifying step the
+    person is on is decided again (a clearing is withdrawn, the step's timer restarts now),
+    unless the alarm is escalated already: the police are on their way either way."""
+    phones = ", ".join(event.phones) or "no number"
+    if not event.steps:
+        text = f"{event.who} raised the alarm too; no step of this plan calls them back: call {phones}"
+        out.did("joined", SYSTEM, text)
+        return state
+    again: list[int] = []
+    for index, added in event.steps:
+        current = state.state_of(index)
+        moved = tuple(replace(a, callee=a.callee + added) for a in current.attempts)
+        current = replace(current, attempts=moved)
+        if _plan_step(plan, index).verifies and state.verdict != "escalated":
+            decided = current.status != "open" or state.verdict == "cleared"
+            if decided:
+                current = replace(current, status="open", by="", at=None, reason="", since=now)
+            again.append(index)
+        state = state.with_step(index, current)
+    where = ", ".join(str(i + 1) for i, _ in event.steps)
+    text = f"{event.who} raised the alarm too ({phones}): first on the call list of step {where}"
+    if again and state.verdict == "cleared":
+        text += "; the clearing is withdrawn: verify again"
+        state = replace(state, verdict="", verdict_at=None, verdict_why="")
+    elif again:
+        text += "; verify them too"
+    out.did("joined", SYSTEM, text)
     return state
 
 
@@ -438,12 +513,24 @@ def _tick(plan: Sequence[Step], policy: Policy, state: Handling, now: datetime, 
     return state
 
 
+def timer_start(state: Handling, index: int) -> datetime:
+    """When step ``index``'s call-back timer started: the alarm's opening, or the moment a
+    person joined it after it had been decided."""
+    return state.state_of(index).since or state.opened_at
+
+
+def _answered(index: int, state: Handling) -> bool:
+    """A correct code word on this step since its timer started."""
+    start = timer_start(state, index)
+    return any(a.outcome == "ok" and a.at >= start for a in state.state_of(index).attempts)
+
+
 def _call_deadline(s: Step, index: int, state: Handling) -> datetime | None:
     if not s.verifies or s.answer_within is None or state.verdict:
         return None
-    if any(a.outcome == "ok" for a in state.state_of(index).attempts):
+    if _answered(index, state):
         return None
-    return state.opened_at + timedelta(seconds=s.answer_within)
+    return timer_start(state, index) + timedelta(seconds=s.answer_within)
 
 
 def next_deadline(plan: Sequence[Step], policy: Policy, state: Handling) -> datetime | None:

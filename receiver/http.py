@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -20,13 +21,16 @@ async def _end_streams(app: web.Application) -> None:
     app[CENTRE].bulletin.close()
 
 
-def make_app(centre: Centre) -> web.Application:
+def make_app(centre: Centre, extensions: Sequence[Callable[[web.Application], None]] = ()) -> web.Application:
+    """``extensions`` add their own routes (the mobile panic button: ``receiver.mobile.install``)."""
     # forms are small; evidence is read as a stream against its own limit (receiver/api.py)
     app = web.Application(middlewares=[gate], client_max_size=1024 * 1024)
     app[CENTRE] = centre
     app.on_response_prepare.append(secure_headers)
     for module in (login, queue, alerts, alarm_view, sites, report, handover, admin, admin_book, api):
         app.router.add_routes(module.routes)
+    for extend in extensions:
+        extend(app)
     app.router.add_static("/static/", STATIC)
     app.on_shutdown.append(_end_streams)
     return app

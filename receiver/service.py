@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from aiohttp import web
 
@@ -26,6 +27,9 @@ from receiver.handler import FrameHandler
 from receiver.http import make_app
 from receiver.links import LINKS_SCHEMA
 from receiver.listener import Listener
+from receiver.mobile.install import install as install_mobile
+from receiver.mobile.schema import MOBILE_SCHEMA
+from receiver.mobile.service import MobileService
 from receiver.pg_db import PgDatabase
 from receiver.pg_notify import NoticeRelay
 from receiver.pg_store import PgEventStore
@@ -38,7 +42,7 @@ from receiver.supervision import LinkBook, SiteWatch
 __all__ = ["SCHEMAS", "Receiver", "open_storage", "run_receiver"]
 
 SCHEMAS = (DESK_SCHEMA, AUDIT_SCHEMA, AUTH_SCHEMA, EVIDENCE_SCHEMA, LINKS_SCHEMA, SITEBOOK_SCHEMA,
-           SHIFT_SCHEMA)
+           SHIFT_SCHEMA, MOBILE_SCHEMA)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,15 @@ def open_storage(config: ReceiverConfig, clock: Clock = utcnow) -> tuple[EventSt
         return (PgEventStore(config.store, clock, timeout=timeout),
                 PgDatabase(config.store, SCHEMAS, timeout=timeout))
     return SqliteEventStore(config.store_path, clock), SqliteDatabase(config.store_path, SCHEMAS)
+
+
+def recordings_dir(config: ReceiverConfig) -> Path:
+    """Where listen-in recordings go: configured, else beside the SQLite file."""
+    if config.mobile.recordings_dir is not None:
+        return config.mobile.recordings_dir
+    if config.store_kind == "sqlite":
+        return config.store_path.parent / "recordings"
+    return Path("/var/lib/wachter/recordings")
 
 
 class Receiver:
@@ -83,6 +96,11 @@ class Receiver:
         self._desk_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.http_port = config.http.port
+        self.mobile = MobileService(
+            config.mobile, self.db, self.store, self.desk, self.handler.committer.add,
+            {a.site: a.account for a in config.accounts}, clock, recordings_dir(config),
+            notify=self.bulletin.publish,
+        )
 
     def centre(self) -> Centre:
         console = self.config.console
@@ -117,12 +135,14 @@ class Receiver:
                 log.info("forgot the links of %d accounts this receiver does not serve", forgotten)
             await self.watch.load()
             await self.desk.process()
+            await self._storage.enter_async_context(self.mobile)
             self._desk_task = asyncio.get_running_loop().create_task(self._desk_loop(), name="alarm-desk")
             if any(li.transport == "tcp" for li in self.listeners):
                 self.admission.total = connection_room(self.admission.total)
             for listener in self.listeners:
                 await listener.start()
-            self._runner = web.AppRunner(make_app(self.centre()), access_log=None, shutdown_timeout=2)
+            app = make_app(self.centre(), [lambda app: install_mobile(app, self.mobile)])
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.http.host, self.config.http.port)
             await site.start()

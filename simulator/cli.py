@@ -5,6 +5,7 @@
     wachter sim panel arm-night --code 1234        the panel, as Home Assistant or a keypad would
     wachter sim run simulator/scenarios/*.yaml     scenarios on a fresh in-process stack
     wachter sim run FILE --demo                    ... or against the running `wachter demo`
+    wachter sim phone-press --lat 52.09 --lon 5.12 the demo's mobile panic button, with a position
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         j.set_defaults(func=cmd_sim_device, verb=verb, held_ms=None, hold=None, score=None)
     _panel_parser(verbs)
     _run_parser(verbs)
+    from simulator import phone
+
+    phone.add_parser(verbs)
 
 
 def _broker(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from protocol.dc09 import Dc09Error, Dc09Key, KeyFormatError, Message, decode, encode, exchange
+from protocol.dc09 import (
+    Dc09Error,
+    Dc09Key,
+    KeyFormatError,
+    Location,
+    Message,
+    decode,
+    encode,
+    exchange,
+    location_blocks,
+    location_of,
+)
 
 __all__ = ["add_parser"]
 
@@ -51,7 +62,25 @@ def _message_json(msg: Message) -> dict[str, Any]:
         "extended": [{"id": i, "value": v} for i, v in msg.extended],
         "timestamp": msg.timestamp.isoformat() if msg.timestamp else None,
         "quirks": list(msg.quirks),
+        **_location_json(msg),
     }
+
+
+def _location_json(msg: Message) -> dict[str, Any]:
+    """The x-data position in decimal degrees, when the frame carries one (X and Y)."""
+    try:
+        found: Location | None = location_of(msg.extended)
+    except Dc09Error as exc:
+        return {"location_error": str(exc)}
+    if found is None:
+        return {}
+    place = {"latitude": round(found.latitude, 7), "longitude": round(found.longitude, 7),
+             "text": found.text()}
+    if found.altitude is not None:
+        place["altitude"] = found.altitude
+    if found.quirks:
+        place["quirks"] = list(found.quirks)
+    return {"location": place}
 
 
 def _print(obj: dict[str, Any]) -> None:
@@ -102,6 +131,17 @@ def _extended(items: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _location(text: str | None) -> tuple[tuple[str, str], ...]:
+    """``--location LAT,LON`` (decimal degrees, north/east positive) as X/Y x-data blocks."""
+    if not text:
+        return ()
+    lat, _, lon = text.partition(",")
+    try:
+        return location_blocks(Location(float(lat), float(lon)))
+    except ValueError:
+        raise ValueError(f"--location wants LAT,LON in decimal degrees, got {text!r}") from None
+
+
 def _build(args: argparse.Namespace, key: Dc09Key | None) -> Message:
     prefix = None if args.prefix.lower() == "none" else args.prefix
     return Message(
@@ -111,7 +151,7 @@ def _build(args: argparse.Namespace, key: Dc09Key | None) -> Message:
         receiver=args.receiver,
         prefix=prefix,
         data=args.data,
-        extended=_extended(args.extended),
+        extended=_extended(args.extended) + _location(args.location),
         timestamp=_timestamp(args.timestamp),
         encrypted=key is not None,
     )
@@ -180,6 +220,8 @@ def _message_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--receiver", default=None)
     parser.add_argument("--prefix", default="0", help='line prefix, "none" to omit')
     parser.add_argument("--extended", action="append", default=[], metavar="ID=VALUE")
+    parser.add_argument("--location", metavar="LAT,LON",
+                        help="position as x-data [X..][Y..], e.g. 52.0907,5.1214 (decimal degrees)")
     parser.add_argument("--timestamp", default=None, help='ISO 8601 (UTC if naive), or "none"')
     _key_options(parser)
 

@@ -24,6 +24,7 @@ from simulator.page import AlarmCentreApi, SimulatorPage
 from simulator.target import default_state_dir, read_token
 from simulator.wired import WiredPins
 from wachter.broker import BrokerChoice, DemoBroker, demo_broker
+from wachter.demo_mobile import demo_phones
 from wachter.signals import cancel_firmly, stop_on_signals
 
 __all__ = ["DemoPorts", "default_state_dir", "demo_configs", "run_demo"]
@@ -84,7 +85,8 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
         broker_url = broker.url
         site, receiver_config = demo_configs(state_dir, ports, broker)
         async with Receiver(receiver_config) as receiver:
-            credentials = await demo_credentials(receiver, state_dir)
+            phones = await demo_phones(receiver)
+            credentials = await demo_credentials(receiver, state_dir, phones[1] if phones else None)
             site = await with_evidence_upload(site, receiver)
             agent = Agent(site)
             pins = WiredPins(site) if _wired() else None
@@ -100,7 +102,8 @@ async def run_demo(state_dir: Path, ports: DemoPorts, stop: asyncio.Event | None
                     page = SimulatorPage(site, simulator, broker_url, centre, hardware=pins,
                                          port=_page_port(ports, receiver.http_port))
                     async with page:
-                        _banner(site, receiver, broker, state_dir, credentials, page.url)
+                        _banner(site, receiver, broker, state_dir, credentials, page.url,
+                                phones[0] if phones else None)
                         await stop.wait()
                     await cancel_firmly(sim)
             finally:
@@ -117,7 +120,7 @@ async def with_evidence_upload(site: Site, receiver: Receiver) -> Site:
     return site.model_copy(update={"alarm_centre": centre})
 
 
-async def demo_credentials(receiver: Receiver, state_dir: Path) -> Path:
+async def demo_credentials(receiver: Receiver, state_dir: Path, mobile_token: str | None = None) -> Path:
     """Fresh passwords and an API token for this run, in a 0600 file; never printed or logged."""
     users = {"admin": Role.ADMIN, "operator": Role.OPERATOR}
     found: dict[str, object] = {"console": f"http://127.0.0.1:{receiver.http_port}/"}
@@ -126,6 +129,8 @@ async def demo_credentials(receiver: Receiver, state_dir: Path) -> Path:
         await receiver.accounts.add_user(name, role, password)
         found[name] = {"user": name, "password": password, "role": role.name.lower()}
     found["api_token"] = await receiver.accounts.add_token("demo-api", Role.OPERATOR)
+    if mobile_token is not None:
+        found["mobile_token"] = mobile_token  # the simulated phone (wachter sim phone-press)
     path = state_dir / "credentials.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
@@ -135,15 +140,20 @@ async def demo_credentials(receiver: Receiver, state_dir: Path) -> Path:
 
 
 def _banner(site: Site, receiver: Receiver, broker: DemoBroker, state_dir: Path, credentials: Path,
-            page: str) -> None:
+            page: str, phone_link: str | None = None) -> None:
     http = f"http://127.0.0.1:{receiver.http_port}"
     print(f"Wachter demo is running (site {site.id}, {len(site.devices)} simulated devices)", flush=True)
     print(f"  simulator page        {page}  (press a panic button, watch it arrive)", flush=True)
     print(f"  alarm centre console  {http}/", flush=True)
     print(f"  sign-in and API token {credentials} (admin, operator, api_token)", flush=True)
     print(f"  events API            {http}/api/events (Authorization: Bearer <api_token>)", flush=True)
+    if phone_link is not None:
+        print(f"  mobile panic button   {phone_link}  (open once on a phone: the app installs)", flush=True)
     print(f"  MQTT broker           {broker.describe()}", flush=True)
     print(f"  DC-09 receiver        tcp+udp 127.0.0.1:{receiver.port('tcp')}", flush=True)
     print(f"  state                 {state_dir}", flush=True)
     print(f"Try: wachter sim press panic-hall --broker {broker.url}", flush=True)
+    if phone_link is not None:
+        where = "" if state_dir == default_state_dir().resolve() else f" --state-dir {state_dir}"
+        print(f"     wachter sim phone-press --lat 52.0907 --lon 5.1214 --receiver {http}{where}", flush=True)
     print("Ctrl-C stops everything.", flush=True)

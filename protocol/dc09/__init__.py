@@ -17,6 +17,7 @@ from .errors import (
     UnknownAccountError,
 )
 from .keys import Dc09Key
+from .location import Location, location_blocks, location_of
 from .message import Message
 from .responses import ack, duh, nak
 from .sia import SiaEvent, format_sia, parse_sia, parse_sia_events
@@ -33,6 +34,7 @@ __all__ = [
     "KeyFormatError",
     "KeyLookup",
     "LengthError",
+    "Location",
     "Message",
     "SiaEvent",
     "UnknownAccountError",
@@ -44,6 +46,8 @@ __all__ = [
     "exchange",
     "format_cid",
     "format_sia",
+    "location_blocks",
+    "location_of",
     "nak",
     "parse_cid",
     "parse_sia",

@@ -278,7 +278,7 @@ async def _site(ctx: AlarmContext) -> str:
 
 async def _more(ctx: AlarmContext) -> str:
     """Sections other features add (the mobile panic button: positions, listen-in)."""
-    parts = [await section(ctx.centre, ctx.alarm) for section in ctx.centre.alarm_sections]
+    parts = [await section(ctx.request, ctx.alarm) for section in ctx.centre.alarm_sections]
     return "".join(p for p in parts if p)
 
 

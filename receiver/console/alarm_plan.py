@@ -11,7 +11,14 @@ from aiohttp import web
 from receiver.action_plan import Step
 from receiver.console.render import csrf_field, esc, hms
 from receiver.desk import Alarm
-from receiver.handling import CALL_OUTCOMES, CLOSE_REASONS, Handling, StepState, open_required
+from receiver.handling import (
+    CALL_OUTCOMES,
+    CLOSE_REASONS,
+    Handling,
+    StepState,
+    open_required,
+    timer_start,
+)
 from receiver.sitebook import SiteEntry
 
 __all__ = ["close_form", "plan_section"]
@@ -37,12 +44,14 @@ def _done_words(state: StepState) -> str:
     return ""
 
 
-def _timer(step: Step, h: Handling, now: datetime) -> str:
+def _timer(step: Step, index: int, h: Handling, now: datetime) -> str:
     if not step.verifies or step.answer_within is None:
         return ""
-    due = h.opened_at + timedelta(seconds=step.answer_within)
+    start = timer_start(h, index)
+    due = start + timedelta(seconds=step.answer_within)
+    since = "opening" if start == h.opened_at else f"{hms(start)} (joined)"
     if h.verdict:
-        return f'<p class="timer">answer within {step.answer_within:g} s of opening (until {hms(due)})</p>'
+        return f'<p class="timer">answer within {step.answer_within:g} s of {since} (until {hms(due)})</p>'
     left = (due - now).total_seconds()
     return (
         f'<p class="timer running" data-deadline="{esc(due.isoformat())}">No answer by'
@@ -73,15 +82,17 @@ def _call_list(
                 alarm,
                 "call",
                 f'<input type="hidden" name="step" value="{index}">'
-                f'<input type="hidden" name="callee" value="{n}"><select name="outcome" required'
-                f' aria-label="outcome of the call to {esc(callee.name)}">{options}</select>',
+                f'<input type="hidden" name="callee" value="{n}">'
+                f'<input type="hidden" name="phone" value="{esc(callee.phone)}">'
+                f'<select name="outcome" required aria-label="outcome of the call to {esc(callee.name)}">'
+                f"{options}</select>",
                 "Record",
             )
             if active
             else ""
         )
         rows.append(
-            f'<tr data-callee="{n}"><td>{n + 1}.</td>'
+            f'<tr data-callee="{n}" data-key="c{index}-{esc(callee.phone)}"><td>{n + 1}.</td>'
             f"<td>{esc(callee.name)} <small>({esc(callee.role)})</small></td>"
             f'<td><a class="phone" href="tel:{esc(callee.phone)}">{esc(callee.phone)}</a></td>'
             f'<td><ul class="attempts">{tried}</ul>{record}</td></tr>'
@@ -130,7 +141,7 @@ def _step(
         f'<li class="{" ".join(classes)}" data-step="{index}" data-key="s{index}-{state.status}">'
         f'<div class="step-head"><span class="kind">{esc(what)}</span>'
         f' <span class="text">{esc(step.text)}</span>{phone}{req}{verifies}'
-        f" {status}</div>{_timer(step, h, now)}{body}{buttons}</li>"
+        f" {status}</div>{_timer(step, index, h, now)}{body}{buttons}</li>"
     )
 
 

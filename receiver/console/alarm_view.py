@@ -1,6 +1,6 @@
 """One alarm on one screen (its parts: ``receiver/console/alarm_parts.py``), updated in place,
 and the operator's actions on it: acknowledge, take, do or skip a step, record a call's
-outcome, note, close."""
+outcome, a threat heard on the listen-in, note, close."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ async def alarm_page(request: web.Request) -> web.Response:
         f"<div>{s['evidence']}{s['timeline']}{s['site']}</div></div></div>"
         '<dialog id="viewer"><img alt=""><p class="caption"></p><button type="button" class="close">Close'
         "</button></dialog>"
+    ) + "".join(
+        f'<link rel="stylesheet" href="{esc(url)}">'
+        if url.endswith(".css")
+        else f'<script src="{esc(url)}" defer></script>'
+        for url in centre.alarm_assets
     )
     return page(request, f"Alarm {alarm.id}: {alarm.priority.label} at {alarm.site}", body)
 
@@ -80,8 +85,12 @@ async def _apply(
     elif action == "skip":
         await desk.skip_step(alarm_id, user, _number(form, "step"), str(get("reason", "")))
     elif action == "call":
-        outcome = str(get("outcome", ""))
-        await desk.call_outcome(alarm_id, user, _number(form, "step"), _number(form, "callee"), outcome)
+        outcome, phone = str(get("outcome", "")), str(get("phone", ""))[:40]
+        await desk.call_outcome(
+            alarm_id, user, _number(form, "step"), _number(form, "callee"), outcome, phone
+        )
+    elif action == "threat":
+        await desk.threat_heard(alarm_id, user)
     elif action == "note":
         await desk.note(alarm_id, user, str(get("text", "")))
     elif action == "close":

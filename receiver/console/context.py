@@ -20,9 +20,10 @@ from receiver.store import Clock, EventStore
 
 __all__ = ["CENTRE", "AlarmSection", "Centre"]
 
-#: renders one extra section of the alarm page (``""`` for none); other features (the mobile
-#: panic button's positions and audio) add theirs to ``Centre.alarm_sections``
-AlarmSection = Callable[["Centre", Alarm], Awaitable[str]]
+#: renders one extra section of the alarm page for the request's user (``""`` for none; the
+#: centre is ``request.app[CENTRE]``); other features (the mobile panic button's positions and
+#: audio) add theirs to ``Centre.alarm_sections``
+AlarmSection = Callable[[web.Request, Alarm], Awaitable[str]]
 
 
 @dataclass
@@ -43,6 +44,9 @@ class Centre:
     secure_cookies: bool = False
     alarm_sections: list[AlarmSection] = field(default_factory=list)
     evidence_bytes: int = 2 * 1024 * 1024  # the largest evidence upload accepted
+    #: the scripts and styles (``/...js``, ``/...css``) those sections need, on every alarm page:
+    #: a section may first appear with a live update, when no script of its own would run
+    alarm_assets: list[str] = field(default_factory=list)
 
 
 CENTRE = web.AppKey("centre", Centre)

@@ -71,7 +71,8 @@ def page(request: web.Request, title: str, body: str, *, status: int = 200) -> w
     if user.may(Role.SUPERVISOR):
         links.append(("/audit", "Audit log", ""))
     if user.may(Role.ADMIN):
-        links += [("/admin/sites", "Site book", ""), ("/admin/users", "Users", "")]
+        links += [("/admin/sites", "Site book", ""), ("/admin/users", "Users", ""),
+                  ("/admin/mobile", "Mobile", "")]
     nav = "".join(
         f'<a href="{href}"{f" data-key={key}" if key else ""}>{esc(text)}</a>' for href, text, key in links
     )

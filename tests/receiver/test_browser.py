@@ -250,6 +250,7 @@ async def test_an_alarm_nobody_takes_goes_louder_to_the_supervisor_until_taken(
 
     await olga.page.keyboard.press("Enter")
     await expect(olga.page.locator("#alarm")).to_have_count(1)
+    await expect(olga.page.locator("body[data-live=open]")).to_have_count(1)  # its keys are wired
     await olga.page.keyboard.press("t")  # taken from the keyboard
     await expect(olga.page.locator("section[data-part=head]")).to_contain_text("You handle this alarm")
     await expect(sam.page.locator("#alert-bar")).to_be_hidden()
@@ -286,6 +287,30 @@ async def test_the_alarm_page_updates_in_place_keeping_a_half_filled_form(
         "Official says a visitor became aggressive and left")
     await expect(page.locator("textarea[name=text]")).to_be_focused()
     await expect(page.locator("form.close-form select[name=outcome]")).to_have_value("real")
+    await page.context.close()
+
+
+async def test_an_update_in_place_keeps_each_chosen_call_outcome_on_its_own_number(
+    browser: Any, receiver: Receiver
+) -> None:
+    """Each number of a call list has its own form with the same action: a chosen outcome is
+    restored into the form it was chosen in, never into the first one."""
+    from playwright.async_api import expect
+
+    await _frames(receiver, "BA:13")
+    [alarm] = await _open_alarms(receiver, 1)
+    await receiver.desk.take(alarm.id, "olga")
+    olga = await _console(browser, receiver, "olga")
+    page = olga.page
+    await olga.open(f"/alarms/{alarm.id}")
+    step = page.locator("#plan li[data-step='1']")
+    await step.locator("tr[data-callee='1'] select[name=outcome]").select_option("no_answer")
+    # a colleague's console records the first number meanwhile: the plan is redrawn in place
+    await receiver.desk.call_outcome(alarm.id, "olga", 1, 0, "wrong_number")
+    await expect(step.locator("tr[data-callee='0'] .attempts")).to_contain_text("wrong number")
+    await expect(step.locator("tr[data-callee='1'] select[name=outcome]")).to_have_value("no_answer")
+    await expect(step.locator("tr[data-callee='0'] select[name=outcome]")).to_have_value("")
+    assert await olga.not_reloaded()
     await page.context.close()
 
 

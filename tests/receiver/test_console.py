@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from receiver.alarms import AlarmClass
 from receiver.console.report import bar_chart, month_report
@@ -170,9 +171,7 @@ def test_month_report_figures() -> None:
 
 async def test_another_feature_adds_a_part_to_the_alarm_page_that_updates_with_it(receiver: Receiver) -> None:
     """The extension point the mobile panic button fills (positions, listen-in)."""
-    from receiver.console.context import Centre
-
-    async def positions(centre: Centre, alarm: Alarm) -> str:
+    async def positions(_request: web.Request, alarm: Alarm) -> str:
         return f'<h2>Positions</h2><p id="track">{alarm.site}: 52.0907 N, 5.1214 E</p>'
 
     receiver.alarm_sections.append(positions)

@@ -8,23 +8,27 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config.receiver import DEFAULT_PLANS, Contact, PlanStep
-from receiver.action_plan import Step, resolve_plan
+from receiver.action_plan import Step, resolve_plan, with_person
 from receiver.handling import (
     Ack,
     Alert,
+    Audit,
     Called,
     Close,
     DeskError,
     Done,
     Handling,
+    Joined,
     Log,
     Policy,
     Skip,
     Take,
+    ThreatHeard,
     Tick,
     next_deadline,
     open_required,
     step,
+    timer_start,
 )
 
 T0 = datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
@@ -80,7 +84,7 @@ def test_code_word_correct_clears_and_the_police_step_is_no_longer_needed() -> N
     assert Log("verdict", "system", f"cleared: {state.verdict_why}") in actions
 
 
-@pytest.mark.parametrize("outcome", ["duress", "wrong_code"])
+@pytest.mark.parametrize("outcome", ["duress", "wrong_code", "threat"])
 def test_duress_or_a_wrong_code_word_escalates_to_the_police_step(outcome: str) -> None:
     state, actions = run(HOLDUP, taken(), Called("olga", 1, 0, outcome), now=20)
     assert state.verdict == "escalated"
@@ -158,3 +162,86 @@ def test_an_informing_call_that_nobody_answers_stays_open_for_the_operator() -> 
     assert state.verdict == "" and state.state_of(0).status == "open"
     state, _ = run(plan, state, Done("olga", 0))
     assert state.state_of(0).status == "done"
+
+
+def test_a_threat_heard_on_the_listen_in_escalates_without_a_call() -> None:
+    """Issue 15: the operator verifies by listening in; what they hear may decide it first."""
+    with pytest.raises(DeskError, match="take it first"):
+        run(HOLDUP, Handling(opened_at=T0), ThreatHeard("olga"))
+    state, actions = run(HOLDUP, taken(), ThreatHeard("olga"), now=12)
+    assert state.verdict == "escalated" and state.verdict_why == "threat heard on the listen-in by olga"
+    assert Audit("olga", "threat_heard", "threat heard on the listen-in by olga") in actions
+    assert state.state_of(1).attempts == ()  # nobody was called: the record says so
+    assert next_deadline(HOLDUP, POLICY, state) is None  # the call-back timer has nothing to decide
+
+
+def test_the_same_person_on_two_contacts_is_called_once_per_number() -> None:
+    twin = Contact(name="Burgemeester (mobiel)", role="official", phone="+31 6 1111 1111")
+    plan = resolve_plan(DEFAULT_PLANS["holdup"], CONTACTS, twin)
+    assert [c.phone for c in plan[1].callees] == ["+31 6 1111 1111", "+31 70 222 2222"]
+
+
+def test_a_person_who_joins_goes_first_on_the_lists_that_call_the_person() -> None:
+    plan, steps = with_person(HOLDUP, PERSON)
+    assert steps == ((1, 1),)  # only the call-back calls "person"; the keyholder step does not
+    assert [c.name for c in plan[1].callees] == ["Wethouder (mobiel)", "Burgemeester", "Burgemeester"]
+    again, steps = with_person(plan, PERSON)
+    assert again == plan and steps == ((1, 0),)  # a number already on the list stays where it is
+
+
+def _joined(state: Handling, now: float) -> tuple[tuple[Step, ...], Handling, list[object]]:
+    plan, steps = with_person(HOLDUP, PERSON)
+    state, actions = run(plan, state, Joined(PERSON.name, steps, (PERSON.phone,)), now=now)
+    return plan, state, actions
+
+
+def test_a_press_joining_a_cleared_alarm_withdraws_the_clearing_and_restarts_the_timer() -> None:
+    """The official gave the code word at home; then a wethouder at the same site presses a
+    mobile panic button: the clearing covered nobody who is with them."""
+    cleared, _ = run(HOLDUP, taken(), Called("olga", 1, 0, "ok"), now=20)
+    plan, state, actions = _joined(cleared, now=40)
+    assert state.verdict == "" and state.state_of(1).status == "open"
+    assert [(a.callee, a.outcome) for a in state.state_of(1).attempts] == [(1, "ok")]  # moved down
+    assert timer_start(state, 1) == at(40) and next_deadline(plan, POLICY, state) == at(100)
+    assert any(isinstance(a, Log) and "clearing is withdrawn" in a.text for a in actions)
+    assert open_required(plan, state) == [0, 1, 2]  # pass to police is needed again
+    unchanged, _ = run(plan, state, Tick(), now=99)
+    assert unchanged.verdict == ""
+    state, _ = run(plan, state, Tick(), now=100)
+    assert state.verdict == "escalated" and "no answer within 60 s" in state.verdict_why
+
+
+def test_the_person_who_joined_answering_with_the_code_word_clears_it_again() -> None:
+    cleared, _ = run(HOLDUP, taken(), Called("olga", 1, 0, "ok"), now=20)
+    plan, state, _ = _joined(cleared, now=40)
+    state, _ = run(plan, state, Called("olga", 1, 0, "ok", PERSON.phone), now=55)
+    assert state.verdict == "cleared" and "Wethouder" in state.verdict_why
+    assert next_deadline(plan, POLICY, state) is None
+
+
+def test_a_press_joining_an_undecided_alarm_does_not_give_it_more_time() -> None:
+    plan, state, _ = _joined(taken(), now=40)
+    assert state.verdict == "" and next_deadline(plan, POLICY, state) == at(60)  # not 100
+
+
+def test_a_press_joining_an_escalated_alarm_leaves_the_police_step_needed() -> None:
+    escalated, _ = run(HOLDUP, taken(), Called("olga", 1, 0, "duress"), now=20)
+    _, state, actions = _joined(escalated, now=40)
+    assert state.verdict == "escalated" and state.state_of(1).status == "done"
+    assert [a.callee for a in state.state_of(1).attempts] == [1]
+    assert any(isinstance(a, Log) and a.kind == "joined" for a in actions)
+
+
+def test_a_form_drawn_before_someone_joined_cannot_record_against_the_wrong_person() -> None:
+    plan, state, _ = _joined(taken(), now=10)
+    with pytest.raises(DeskError, match=r"changed .* number 1 is now Wethouder"):
+        run(plan, state, Called("olga", 1, 0, "no_answer", "+31 6 1111 1111"), now=20)
+
+
+def test_a_plan_that_calls_nobody_by_person_says_whom_to_call() -> None:
+    plan = resolve_plan([PlanStep(text="Call the residents", call=["official"])], CONTACTS, None)
+    _, steps = with_person(plan, PERSON)
+    state, actions = run(plan, Handling(opened_at=T0), Joined(PERSON.name, steps, (PERSON.phone,)))
+    assert steps == () and state == Handling(opened_at=T0)
+    assert any(isinstance(a, Log) and "no step of this plan calls them back: call +31 6 9999" in a.text
+               for a in actions)

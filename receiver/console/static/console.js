@@ -1,7 +1,8 @@
 // The live console, on every signed-in page: alerting (sound per priority repeating until each
 // alarm is acknowledged, louder for supervisors when nobody takes one in time; title flash;
 // desktop notifications), the queue refreshed live, the alarm page updated in place (forms the
-// operator is filling in survive; what is new is highlighted), and keyboard operation.
+// operator is filling in survive; what is new is highlighted; its forms are sent in place, so
+// nothing playing on the page, such as a listen-in, stops), and keyboard operation.
 "use strict";
 (function () {
   const FRESH_MS = 20000;        // how long something new stays highlighted
@@ -37,9 +38,17 @@
     return resp.json();
   }
 
-  function debounce(fn, ms) {
-    let timer = null;
-    return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  // Runs ``fn`` at once; notices that come while it runs make one more run after it (a burst
+  // costs two fetches, and the first alarm of a burst is shown without waiting).
+  function coalesce(fn) {
+    let running = false, again = false;
+    return async () => {
+      if (running) { again = true; return; }
+      running = true;
+      try {
+        do { again = false; await fn(); } while (again);
+      } finally { running = false; }
+    };
   }
 
   function el(tag, attrs, text) {
@@ -194,8 +203,14 @@
     setTimeout(() => node.classList.remove("fresh"), FRESH_MS);
   }
 
+  // A field is known by its form's action and hidden fields (which step, which number on a
+  // call list: several forms share one action) and its name.
   function fieldKey(f) {
-    return (f.form ? f.form.getAttribute("action") : "") + "|" + f.name;
+    const form = f.form;
+    if (!form) return "|" + f.name;
+    const which = [...form.querySelectorAll("input[type=hidden]:not([name=csrf])")]
+      .map(h => `${h.name}=${h.value}`).join("&");
+    return `${form.getAttribute("action")}?${which}|${f.name}`;
   }
 
   function dirtyFields(root) {
@@ -222,20 +237,62 @@
     }
   }
 
+  // Nodes marked data-keep="<key>" are carried over as they are (with their listeners and
+  // whatever they are playing) into the redrawn part, where a node with the same key stands;
+  // "wachter:part" tells the scripts of other features' sections that a part was redrawn.
   function replacePart(section, html) {
     const keys = new Set([...section.querySelectorAll("[data-key]")].map(n => n.dataset.key));
+    const kept = new Map([...section.querySelectorAll("[data-keep]")].map(n => [n.dataset.keep, n]));
     const saved = dirtyFields(section);
     section.innerHTML = html;
+    section.querySelectorAll("[data-keep]").forEach(n => {
+      const old = kept.get(n.dataset.keep);
+      if (old) n.replaceWith(old);
+    });
     restoreFields(section, saved);
     section.querySelectorAll("[data-key]").forEach(n => { if (!keys.has(n.dataset.key)) markFresh(n); });
     wirePart(section);
+    document.dispatchEvent(new CustomEvent("wachter:part", {detail: {part: section.dataset.part}}));
   }
 
-  async function refreshParts(alarm) {
+  function showError(alarm, text) {
+    let box = document.getElementById("alarm-error");
+    if (!box) {
+      box = el("p", {id: "alarm-error", class: "error", role: "alert"});
+      alarm.prepend(box);
+    }
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  // The alarm page's forms (take, steps, call outcomes, notes, close, ...) are sent in place:
+  // the answer is JSON, the parts are redrawn, an error is shown above them.
+  async function submitInPlace(alarm, ev) {
+    const form = ev.target;
+    const action = form.getAttribute("action") || "";
+    if (form.method.toLowerCase() !== "post" || !action.startsWith(`/alarms/${alarm.dataset.id}/`)) return;
+    ev.preventDefault();
+    const resp = await fetch(action, {
+      method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
+      headers: {"X-CSRF-Token": csrf(), "Accept": "application/json"},
+    });
+    if (resp.status === 401 || resp.redirected) { location.reload(); return; }
+    let answer;
+    try { answer = await resp.json(); } catch (e) { answer = {error: `not done (HTTP ${resp.status})`}; }
+    const error = answer.error || (resp.ok ? "" : `not done (HTTP ${resp.status})`);
+    showError(alarm, error);
+    if (!error) form.reset();
+    await refreshParts(alarm);
+  }
+
+  // ``only``: the parts to redraw (a notice about another feature's section redraws just
+  // "more", so a form the operator is about to use elsewhere is never swapped under them)
+  async function refreshParts(alarm, only) {
     const resp = await fetch(alarm.dataset.parts, {credentials: "same-origin"});
     if (resp.status !== 200 || resp.redirected) { if (resp.redirected || resp.status === 401) location.reload(); return; }
     const parts = await resp.json();
     for (const [name, html] of Object.entries(parts)) {
+      if (only && !only.includes(name)) continue;
       const section = alarm.querySelector(`section[data-part="${name}"]`);
       if (!section || lastParts[name] === html) continue;
       lastParts[name] = html;
@@ -336,16 +393,24 @@
     if (tbody) wireAckForms(tbody);
     if (alarm) {
       alarm.querySelectorAll("section[data-part]").forEach(s => { lastParts[s.dataset.part] = null; });
+      alarm.addEventListener("submit", ev => submitInPlace(alarm, ev));
       wirePart(alarm);
       const viewer = document.getElementById("viewer");
       if (viewer) viewer.querySelector(".close").addEventListener("click", () => viewer.close());
     }
-    const alerts = debounce(refreshAlerts, 100);
-    const queue = tbody ? debounce(() => refreshQueue(tbody, table.dataset.live), 100) : null;
-    const parts = alarm ? debounce(() => refreshParts(alarm), 150) : null;
+    const alerts = coalesce(refreshAlerts);
+    const queue = tbody ? coalesce(() => refreshQueue(tbody, table.dataset.live)) : null;
+    const parts = alarm ? coalesce(() => refreshParts(alarm)) : null;
+    const more = alarm ? coalesce(() => refreshParts(alarm, ["more"])) : null;
     const events = new EventSource("/live");
     events.addEventListener("open", () => { document.body.dataset.live = "open"; alerts(); });
-    events.addEventListener("alarm", () => {
+    events.addEventListener("alarm", ev => {
+      let notice = {};
+      try { notice = JSON.parse(ev.data); } catch (e) { notice = {}; }
+      if (notice.section !== undefined) {  // only an alarm page's section changed (a position)
+        if (more && String(notice.section) === alarm.dataset.id) more();
+        return;
+      }
       alerts();
       if (queue) queue();
       if (parts) parts();

@@ -5,6 +5,12 @@ gone for longer than ``BROKER_GRACE`` is a local fault. On every connection it s
 site, publishes the Home Assistant discovery and "online" (its will says "offline"), and then
 hands each batch of messages to the agent, acknowledging each only after the agent returned. A
 clean stop says "offline" itself (the broker sends the will only when the connection is lost).
+
+Beside it runs the alarm lane: a second session (its own client id, persistent, no will) that
+subscribes only to the event topics of the panic and hold-up buttons, so that a press is
+delivered at once even when the main session has a backlog of hundreds of events at the
+broker (which hands a session at most ``max_inflight_messages``, 20, unacknowledged at a time).
+The main session still gets every press too; the intake keeps whichever copy comes first.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ RECONNECT_MAX = 2.0  # an alarm system reconnects fast; a local broker costs not
 BROKER_FAULT = "MQTT broker unreachable"
 BROKER_GRACE = timedelta(seconds=10)  # a blip is not a fault; 10 s is well inside 30 s
 BATCH_MAX = 64  # messages handed over together when they queue up under load
+LANE_BATCH = 8  # presses handed over together (each is still stepped and committed on its own)
 PUBLISH_TIMEOUT = 5.0
 
 Serve = Callable[[list[Incoming]], Awaitable[None]]
@@ -46,6 +53,7 @@ class BrokerLink:
                  on_fault: Callable[[str, bool], None], counters: Counter[str]) -> None:
         self.site, self.clock, self.on_fault, self.counters = site, clock, on_fault, counters
         self.connected = asyncio.Event()
+        self.lane_connected = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._session: asyncio.TaskGroup | None = None  # the current connection's tasks
         self._faulted = False
@@ -69,6 +77,29 @@ class BrokerLink:
                     self._faulted = True
                     self.on_fault(BROKER_FAULT, True)
                 log.warning("broker connection lost (%s); retrying in %.1f s", group.exceptions[0], backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX)
+
+    async def run_lane(self, serve: Serve, topics: list[str]) -> None:
+        """The alarm lane's session on ``topics``, each batch acknowledged after ``serve``; it
+        reconnects like the main session (whose absence alone is the local fault)."""
+        backoff = 0.5
+        while True:
+            try:
+                async with bounded(self._new_client(lane=True)) as client:
+                    backoff = 0.5
+                    inbox = Inbox(client)
+                    await client.subscribe([(topic, 1) for topic in topics])
+                    log.info("alarm lane connected: %d button(s)", len(topics))
+                    self.lane_connected.set()
+                    async for batch in inbox.batches(LANE_BATCH):
+                        await serve([inbox.incoming(m) for m in batch])
+                        for handled in batch:
+                            inbox.ack(handled)
+                        still_wanted()
+            except* aiomqtt.MqttError as group:
+                self.lane_connected.clear()
+                log.warning("alarm lane lost (%s); retrying in %.1f s", group.exceptions[0], backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX)
 
@@ -96,7 +127,7 @@ class BrokerLink:
     def availability_topic(self) -> str:
         return mqtt.panel_topic(self.site.id, mqtt.Channel.AVAILABILITY)
 
-    def _new_client(self) -> aiomqtt.Client:
+    def _new_client(self, *, lane: bool = False) -> aiomqtt.Client:
         url, conf = urlsplit(self.site.mqtt.url), self.site.mqtt
         tls = url.scheme == "mqtts"
         tls_params = aiomqtt.TLSParameters(
@@ -107,14 +138,14 @@ class BrokerLink:
         return aiomqtt.Client(
             url.hostname or "127.0.0.1",
             url.port or (8883 if tls else 1883),
-            identifier=f"wachter-agent-{self.site.id}",
+            identifier=f"wachter-agent-{self.site.id}" + ("-lane" if lane else ""),
             clean_session=False,
             keepalive=conf.keepalive,
             username=conf.username,
             password=conf.password_file.read_text().strip() if conf.password_file else None,
             timeout=10,
             tls_params=tls_params,
-            will=aiomqtt.Will(self.availability_topic, b"offline", qos=1, retain=True),
+            will=None if lane else aiomqtt.Will(self.availability_topic, b"offline", qos=1, retain=True),
         )
 
     async def _serve(self, client: aiomqtt.Client, serve: Serve,

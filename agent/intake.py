@@ -1,22 +1,32 @@
-"""The agent's MQTT intake: what each message on the site's topics means, in arrival order.
+"""The agent's MQTT intake: what each message on the site's topics means, in arrival order, and
+the alarm lane beside it.
 
 Device events that queued up while the agent was busy are stepped one by one and committed
 together (one fsync). Each is de-duplicated by its id and carries the driver's own time, by
-which the panel keeps each device's facts in order (``agent/panel/devices.py``). Panel commands
+which the panel keeps each device's facts in order (``agent/panel/order.py``). Panel commands
 with a code go to the PIN checks (hashed off this path); retained device states are kept for
 the resume after (re)connecting; anything that breaks the contract is rejected, counted and
 logged, and never stops the loop. A device event is confirmed to its driver once committed.
+
+The alarm lane: presses and releases of panic and hold-up buttons also arrive on a session of
+their own (``BrokerLink``), so that they never wait behind the main session's backlog; each is
+stepped and committed on its own, ahead of the next batch. Whichever session takes an event
+first *claims* it (synchronously, before any await), checks it was not committed before, steps
+and commits it, and only then releases the claim and confirms it; the other session's copy is a
+duplicate. The lane reorders no device's own facts that matter: a press leaves its button's
+clock alone (``agent/panel/order.py``), and every other event keeps to the main session, in order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Protocol
 
-from agent import panel
+from agent import hops, panel
 from agent.inbox import Incoming
 from config.site import Site
 from protocol import mqtt
@@ -24,6 +34,10 @@ from protocol import mqtt
 __all__ = ["Intake", "Steps"]
 
 log = logging.getLogger(__name__)
+
+RECENT = 4096  # ids stepped lately, remembered in memory too (the outbox may not be writable)
+STEP_CHUNK = 16  # device events per commit: a lane event waits for at most one such commit
+LANE_FIRST = 5.0  # seconds the main session defers to the lane at most (a bound, never reached)
 
 
 class Steps(Protocol):
@@ -40,14 +54,24 @@ class Steps(Protocol):
 
     async def was_seen(self, device: str, event_id: str) -> bool: ...
 
-    async def confirm(self, event: mqtt.DeviceEvent) -> None:
-        """Tell the driver its event is committed (it stops re-sending it)."""
+    async def confirm(self, device: str, ids: list[str]) -> None:
+        """Tell the driver these events are committed (it stops re-sending them)."""
 
 
 class Intake:
     def __init__(self, site: Site, steps: Steps, counters: Counter[str]) -> None:
         self.site, self.steps, self.counters = site, steps, counters
         self.retained: dict[str, mqtt.DeviceState] = {}  # for the resume after (re)connecting
+        self._claimed: set[tuple[str, str]] = set()  # being stepped by one session right now
+        self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()  # stepped lately
+        self._lane_busy = 0  # lane events received and not yet committed
+        self._lane_done = asyncio.Event()
+        self._lane_done.set()
+
+    def lane_topics(self) -> list[str]:
+        """The event topics of the site's panic and hold-up buttons: the alarm lane's subscription."""
+        return [mqtt.device_topic(self.site.id, d.id, mqtt.Channel.EVENT) for d in self.site.devices
+                if panel.alarm_press(d, mqtt.EventType.PRESS)]
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
         """Consecutive device events are committed together; anything else on its own, in order."""
@@ -62,6 +86,37 @@ class Intake:
             await self._other(message)
         await self._device_events(events)
 
+    async def handle_lane(self, batch: Sequence[Incoming]) -> None:
+        """The alarm lane: each press or release on its own step and commit, at once. Anything
+        else on these topics (the button's tamper, its battery) is the main session's."""
+        presses = [e for e in map(self._device_event, batch) if e is not None and self._takes_lane(e)]
+        if not presses:
+            return
+        hops.mark("received")
+        self._lane_busy += 1
+        self._lane_done.clear()  # the main session starts no new commit before these
+        try:
+            for event in presses:
+                self.counters["lane_event"] += 1
+                await self._device_events([event], lane=True)
+        finally:
+            self._lane_busy -= 1
+            if not self._lane_busy:
+                self._lane_done.set()
+
+    def _takes_lane(self, event: mqtt.DeviceEvent) -> bool:
+        device = self.site.device(event.device)
+        return device is not None and panel.alarm_press(device, event.type)
+
+    async def _after_the_lane(self) -> None:
+        if not self._lane_done.is_set():
+            self.counters["deferred_to_lane"] += 1
+            try:
+                async with asyncio.timeout(LANE_FIRST):
+                    await self._lane_done.wait()
+            except TimeoutError:
+                log.warning("the alarm lane took over %.0f s; the other events go on", LANE_FIRST)
+
     def _device_event(self, message: Incoming) -> mqtt.DeviceEvent | None:
         """A valid event of a known device; anything else takes ``_other``, which says why not."""
         try:
@@ -73,20 +128,50 @@ class Intake:
             return None
         return event if event.device == ref.device else None
 
-    async def _device_events(self, events: list[mqtt.DeviceEvent]) -> None:
-        if not events:
-            return
-        fresh: list[mqtt.DeviceEvent] = []
+    async def _device_events(self, events: list[mqtt.DeviceEvent], *, lane: bool = False) -> None:
+        for start in range(0, len(events), STEP_CHUNK):
+            if not lane:
+                await self._after_the_lane()
+            await self._step(events[start:start + STEP_CHUNK])
+
+    async def _step(self, events: list[mqtt.DeviceEvent]) -> None:
+        mine: list[mqtt.DeviceEvent] = []  # claimed here: stepped (or found seen) by this call
         for event in events:
-            repeated = any(e.device == event.device and e.id == event.id for e in fresh)
-            if repeated or await self.steps.was_seen(event.device, event.id):
+            key = (event.device, event.id)
+            if key in self._claimed:  # the other session has it in hand and confirms it
                 self.counters["duplicate_event"] += 1
-            else:
-                fresh.append(event)
-        if fresh:
-            await self.steps.apply_all([_input(e) for e in fresh], seen=[(e.device, e.id) for e in fresh])
+                continue
+            self._claimed.add(key)
+            mine.append(event)
+        try:
+            fresh: list[mqtt.DeviceEvent] = []
+            for event in mine:
+                key = (event.device, event.id)
+                if key in self._recent or await self.steps.was_seen(*key):
+                    self.counters["duplicate_event"] += 1
+                else:
+                    fresh.append(event)
+            if fresh:
+                await self.steps.apply_all([_input(e) for e in fresh], seen=[(e.device, e.id) for e in fresh])
+                self._remember(fresh)
+        finally:
+            self._claimed.difference_update((e.device, e.id) for e in mine)
+        await self._confirm(mine)
+
+    def _remember(self, events: list[mqtt.DeviceEvent]) -> None:
+        """Stepped: the other session's copy is a duplicate even when the outbox could not be
+        written (the disk full: the step's reports went straight to the transmitter)."""
         for event in events:
-            await self.steps.confirm(event)
+            self._recent[(event.device, event.id)] = None
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+
+    async def _confirm(self, events: list[mqtt.DeviceEvent]) -> None:
+        """One confirmation per device for all its events of the batch, published together."""
+        ids: defaultdict[str, list[str]] = defaultdict(list)
+        for event in events:
+            ids[event.device].append(event.id)
+        await asyncio.gather(*(self.steps.confirm(device, some) for device, some in ids.items()))
 
     async def _other(self, message: Incoming) -> None:
         try:

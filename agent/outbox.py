@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     sequence INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (urgent, id);
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, created_at TEXT, kind TEXT, number INTEGER, reason TEXT
 );
@@ -56,6 +57,16 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 """
 
+_QUEUE = ("INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device, text, extended,"
+          " sequence) VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+def _row(r: Report, now: str) -> tuple[object, ...]:
+    return (now, int(r.urgent), r.kind.value, r.number, int(r.restore), r.user, r.device, r.text,
+            json.dumps(r.extended))
+
+
+_URGENCY = {None: (0, 1), True: (1, 1), False: (0, 0)}  # Outbox.next(urgent=): urgent between
 SEEN_KEEP = 5000  # device event ids remembered for de-duplication
 
 
@@ -91,6 +102,7 @@ class Outbox:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
+        self.sequence_floor = 0  # the last sequence sent from memory (disk full): never reused
         self.log = EventLog()
 
     async def __aenter__(self) -> Outbox:
@@ -155,20 +167,25 @@ class Outbox:
         also_seen: Sequence[tuple[str, str]] = (),
         log: Sequence[tuple[str, str]] = (),
         at: datetime | None = None,
-    ) -> list[int]:
+    ) -> list[OutboxItem]:
         """Atomically queue reports, store the panel state, mark device events as seen and
-        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``."""
-        now = datetime.now(UTC).isoformat()
-        ids: list[int] = []
+        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``.
+
+        Every report gets its DC-09 sequence here, in the same transaction (one read and one
+        write of the counter for all of them), so the transmitter need not write before it
+        sends. Returns the urgent reports, numbered, so that the alarm lane sends them at once
+        without reading them back; the others are queued with one statement."""
+        created = datetime.now(UTC)
+        now = created.isoformat()
+        urgent: list[OutboxItem] = []
         async with self._transaction(durable=True) as db:
-            for r in reports:
-                cur = await db.execute(
-                    "INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device,"
-                    " text, extended) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (now, int(r.urgent), r.kind.value, r.number, int(r.restore), r.user, r.device,
-                     r.text, json.dumps(r.extended)),
-                )
-                ids.append(int(cur.lastrowid or 0))
+            numbers = await self._next_sequences(len(reports))
+            for r, sequence in zip(reports, numbers, strict=True):
+                if r.urgent:
+                    cur = await db.execute(_QUEUE, (*_row(r, now), sequence))
+                    urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
+            if rest := [(*_row(r, now), n) for r, n in zip(reports, numbers, strict=True) if not r.urgent]:
+                await db.executemany(_QUEUE, rest)
             if panel_state is not None:
                 await self._set_meta("panel_state", panel_state)
             marks = [*([seen] if seen is not None else []), *also_seen]
@@ -178,7 +195,7 @@ class Outbox:
                     [(*mark, now) for mark in marks],
                 )
             await self.log.insert(db, at or datetime.now(UTC), log)
-        return ids
+        return urgent
 
     async def was_seen(self, device: str, event_id: str) -> bool:
         row = await self._one("SELECT 1 FROM seen WHERE device = ? AND event_id = ?", (device, event_id))
@@ -194,15 +211,15 @@ class Outbox:
         """The report left (ACK/DUH) but its row could not be deleted: skip it from now on."""
         self._gone.add(item_id)
 
-    async def next(self) -> OutboxItem | None:
-        """The report to send now: urgent first, then oldest first."""
+    async def next(self, *, urgent: bool | None = None) -> OutboxItem | None:
+        """The report to send now: urgent first, then oldest first (``urgent``: of that kind only)."""
         if self._gone:
             await self._retry_forgotten()
         row = await self._one(
             "SELECT id, created_at, urgent, kind, number, restore, user, device, text, extended,"
-            " sequence, attempts FROM outbox WHERE id NOT IN (SELECT value FROM json_each(?))"
-            " ORDER BY urgent DESC, id ASC LIMIT 1",
-            (json.dumps(sorted(self._gone)),),
+            " sequence, attempts FROM outbox WHERE urgent BETWEEN ? AND ?"
+            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY urgent DESC, id ASC LIMIT 1",
+            (*_URGENCY[urgent], json.dumps(sorted(self._gone))),
         )
         if row is None:
             return None
@@ -236,12 +253,25 @@ class Outbox:
         while the disk was full), so no number is handed out twice in a row.
         """
         async with self._transaction() as db:
-            last = max(int(await self._get_meta("sequence") or 0), floor)
-            seq = last % 9999 + 1
-            await self._set_meta("sequence", str(seq))
+            seq = await self._next_sequence(floor)
             if item_id is not None:
                 await db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
         return seq
+
+    async def _next_sequence(self, floor: int = 0) -> int:
+        """Caller holds the lock, in a transaction."""
+        seq = max(int(await self._get_meta("sequence") or 0), floor) % 9999 + 1
+        await self._set_meta("sequence", str(seq))
+        return seq
+
+    async def _next_sequences(self, count: int) -> list[int]:
+        """``count`` sequences in a row (0001-9999, wrapping); caller holds the lock, in a transaction."""
+        if not count:
+            return []
+        last = max(int(await self._get_meta("sequence") or 0), self.sequence_floor)
+        numbers = [(last + i) % 9999 + 1 for i in range(count)]
+        await self._set_meta("sequence", str(numbers[-1]))
+        return numbers
 
     async def attempted(self, item_id: int) -> None:
         await self._write("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))

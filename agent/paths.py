@@ -4,6 +4,10 @@ A TCP path keeps one connection open and sends every frame (events and NULL poll
 DC-09 allows; the receiver frames the byte stream. A connection that the receiver has closed
 (idle timeout) is reopened once, at once; a timeout closes it so that a late reply can never be
 taken for the answer to the next frame. UDP sends one datagram per frame.
+
+Urgent reports (panic, hold-up, duress) have a TCP connection of their own on each path (the
+alarm lane, opened on the first one), with its own lock: a panic is never written behind a
+report or a link test that waits for its answer, or a retry of it.
 """
 
 from __future__ import annotations
@@ -77,7 +81,9 @@ class ReceiverPath:
     last_sent: datetime | None = None
     idle_looks: int = 0  # supervision rounds that found no poll due: "processed up to now"
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lane_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # the urgent reports' own
     tcp: TcpLink | None = None
+    lane: TcpLink | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.config.url)
@@ -85,6 +91,8 @@ class ReceiverPath:
         self.udp = parts.scheme == "udp"
         if not self.udp and self.tcp is None:
             self.tcp = TcpLink(self.host, self.port)
+        if not self.udp and self.lane is None:
+            self.lane = TcpLink(self.host, self.port)
 
     @property
     def name(self) -> str:
@@ -95,13 +103,17 @@ class ReceiverPath:
         key = Dc09Key.parse(config.key.get_secret_value()) if config.key else None
         return cls(config, key)
 
-    async def exchange(self, frame: bytes) -> bytes | None:
+    async def exchange(self, frame: bytes, *, urgent: bool = False) -> bytes | None:
+        """One frame and its answer (the caller holds ``lane_lock`` when urgent, else ``lock``)."""
         timeout = self.config.ack_timeout.total_seconds()
-        if self.tcp is not None:
-            return await self.tcp.exchange(frame, timeout)
+        link = self.lane if urgent else self.tcp
+        if link is not None:
+            return await link.exchange(frame, timeout)
         return await exchange(self.host, self.port, frame, udp=True, timeout=timeout)
 
-    def close(self) -> None:
-        if self.tcp is not None:
-            self.tcp.close()
+    def close(self, *, urgent: bool | None = None) -> None:
+        """Close the connection (``urgent``: the lane's; False: the other; None: both)."""
+        for link, lane in ((self.tcp, False), (self.lane, True)):
+            if link is not None and urgent in (None, lane):
+                link.close()
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from agent import panel
+from agent import hops, panel
 from agent.broker_link import BrokerLink
 from agent.eventlog import describe, lines_for
 from agent.evidence import EvidenceRelay
@@ -83,6 +83,8 @@ class Agent:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self.transmitter.run(), name="transmitter")
                     tg.create_task(self.link.run(self._serve, self._on_connect), name="mqtt")
+                    if lane := self.intake.lane_topics():
+                        tg.create_task(self.link.run_lane(self.intake.handle_lane, lane), name="mqtt-lane")
                     tg.create_task(self._timer_loop(), name="panel-timers")
                     tg.create_task(self.pins.run(), name="pin-checks")
                     tg.create_task(watchdog_loop(), name="watchdog")
@@ -110,9 +112,9 @@ class Agent:
     async def was_seen(self, device: str, event_id: str) -> bool:
         return await self.outbox.was_seen(device, event_id)
 
-    async def confirm(self, event: mqtt.DeviceEvent) -> None:
-        await self._publish(mqtt.device_topic(self.site.id, event.device, mqtt.Channel.CONFIRM),
-                            mqtt.EventConfirmation(ids=[event.id]).model_dump_json())
+    async def confirm(self, device: str, ids: list[str]) -> None:
+        await self._publish(mqtt.device_topic(self.site.id, device, mqtt.Channel.CONFIRM),
+                            mqtt.EventConfirmation(ids=ids).model_dump_json())
 
     async def _refuse_code(self, cmd: mqtt.PanelCommand, reason: str) -> None:
         await self._notice("code_refused", {"action": cmd.action, "reason": reason})
@@ -170,8 +172,8 @@ class Agent:
         reports = [with_evidence(a, evidence) for a in actions
                    if isinstance(a, panel.Report) and for_the_centre(a, also)]
         try:
-            await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
-                                          log=lines, at=now)
+            items = await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
+                                                  log=lines, at=now)
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
             log.error("outbox cannot be written (%s); sending %d report(s) directly", exc, len(reports))
             self.counters["outbox_write_failed"] += 1
@@ -181,12 +183,17 @@ class Agent:
             return
         if OUTBOX_FAULT in self.faults:
             self._fault(OUTBOX_FAULT, False)
+        if items:
+            hops.mark("committed")
         if reports:
-            self.transmitter.wakeup.set()
+            self.transmitter.committed(items)
 
     async def _perform(self, actions: list[panel.Action]) -> None:
-        for action in actions:
+        last_state = max((i for i, a in enumerate(actions) if isinstance(a, panel.PublishState)), default=-1)
+        for index, action in enumerate(actions):
             if isinstance(action, panel.PublishState):
+                if index != last_state:
+                    continue  # a batch's steps: only its last panel state is worth retaining
                 await self._publish(mqtt.panel_topic(self.site.id, mqtt.Channel.STATE),
                                     action.state.model_dump_json(), retain=True)
             elif isinstance(action, panel.PanelNotice):

@@ -4,6 +4,11 @@ Stop-and-wait per report; ACK removes it, NAK corrects our clock and resends the
 sequence, DUH records a rejection and is never repeated, silence retries then fails over. An
 encrypted frame is answered only by an authenticated ``*ACK`` (``agent/answer.py``): a plain
 ACK or DUH from whoever sits on the path counts as silence.
+Urgent reports (panic, hold-up, duress) have a delivery loop of their own, the alarm lane, over
+their own connection on each path (``agent/paths.py``): a panic goes at once, whatever report is
+in flight, being retried or waiting for its retry pause, and whatever link test is running.
+Other reports keep their order among themselves and start only while no urgent report is
+waiting, so none is stored at the centre ahead of a panic committed before it.
 Each path has its own supervision loop that sends NULL polls at the path's interval; a poll is
 skipped when an event went over the path within the interval, and a failed path is probed the
 same way, so the transmitter returns to the primary as soon as it answers again.
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent import hops
 from agent.answer import SILENCE, Answer, Verdict, judge
 from agent.outbox import Outbox, OutboxItem
 from agent.panel.actions import Report
@@ -51,8 +57,13 @@ class Transmitter:
     active: int = 0
     sent: int = 0
     polls: int = 0
+    lane_polls: int = 0  # NULLs that keep the alarm lane's connections open
     last_sequence: int = 0
     direct: deque[Report] = field(default_factory=deque)
+    urgent_direct: deque[Report] = field(default_factory=deque)
+    urgent_ready: dict[int, OutboxItem] = field(default_factory=dict)  # just committed, numbered
+    urgent_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    lane_idle: asyncio.Event = field(default_factory=asyncio.Event)  # no urgent report waits
     counters: Counter[str] = field(default_factory=Counter)
     recheck: float = 1.0  # seconds between looks at the clock (it may be stepped or injected)
     _last_path: str = ""
@@ -67,7 +78,19 @@ class Transmitter:
 
     def send_direct(self, report: Report) -> None:
         """Send a report that could not be committed (disk full): from memory, before the outbox."""
-        self.direct.append(report)
+        (self.urgent_direct if report.urgent else self.direct).append(report)
+        self.wake(urgent=report.urgent)
+
+    def committed(self, urgent: list[OutboxItem]) -> None:
+        """Reports were just committed; the ``urgent`` ones (numbered) go from memory, at once."""
+        self.urgent_ready.update((item.id, item) for item in urgent)
+        self.wake(urgent=bool(urgent))
+
+    def wake(self, *, urgent: bool = False) -> None:
+        """New reports in the outbox; ``urgent``: among them an urgent one, which goes first."""
+        if urgent:
+            self.lane_idle.clear()  # at once: the other loop starts nothing new before it
+            self.urgent_wakeup.set()
         self.wakeup.set()
 
     async def run(self) -> None:
@@ -75,7 +98,8 @@ class Transmitter:
         self.offset = timedelta(seconds=float(stored)) if stored else timedelta(0)
         try:
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._deliver_loop(), name="dc09-deliver")
+                tg.create_task(self._deliver_loop(urgent=True), name="dc09-deliver-urgent")
+                tg.create_task(self._deliver_loop(urgent=False), name="dc09-deliver")
                 for index, path in enumerate(self.paths):
                     tg.create_task(self._supervise(index), name=f"dc09-poll:{path.name}")
         finally:
@@ -83,23 +107,36 @@ class Transmitter:
                 path.close()
 
     # -- delivery ---------------------------------------------------------------------------
-    async def _deliver_loop(self) -> None:
+    async def _deliver_loop(self, *, urgent: bool) -> None:
+        """The alarm lane (``urgent``) or the other reports, each in order."""
+        wakeup, direct = (self.urgent_wakeup, self.urgent_direct) if urgent else (self.wakeup, self.direct)
         while True:
             still_wanted()  # Python 3.11's wait_for can swallow the stop; see protocol.mqtt_client
-            self.wakeup.clear()
-            if self.direct:
-                if await self._deliver(self.direct[0], None) is not None:
-                    self.direct.popleft()
+            wakeup.clear()
+            if not urgent and not self.lane_idle.is_set():
+                await self._wait(self.lane_idle)  # urgent reports first
                 continue
-            item = await self.outbox.next()
+            if direct:
+                if await self._deliver(direct[0], None) is not None:
+                    direct.popleft()
+                continue
+            ready = next(iter(self.urgent_ready.values()), None) if urgent else None
+            item = ready or await self.outbox.next(urgent=urgent)
             if item is not None:
                 await self._deliver_item(item)
                 continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(IDLE_WAIT):
-                    await self.wakeup.wait()
+            if urgent and not wakeup.is_set():
+                self.lane_idle.set()
+            await self._wait(wakeup)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(IDLE_WAIT):
+                await event.wait()
 
     async def _deliver_item(self, item: OutboxItem) -> None:
+        self.urgent_ready.pop(item.id, None)  # from here on the outbox has it (sent or not)
         kind = await self._deliver(item.report, item)
         try:
             if kind == "ack":
@@ -120,7 +157,10 @@ class Transmitter:
         for index in self._path_order():
             path = self.paths[index]
             for _attempt in range(path.config.retries + 1):
-                outcome = await self._exchange(path, lambda: self._message(report, sequence))
+                if report.urgent:
+                    hops.mark("sending")
+                outcome = await self._exchange(path, lambda: self._message(report, sequence),
+                                               urgent=report.urgent)
                 if outcome.answer in (Answer.ACK, Answer.DUH):
                     self._last_path = path.name
                     await self._path_result(index, True)
@@ -146,6 +186,7 @@ class Transmitter:
         except (OSError, sqlite3.Error) as exc:  # disk full: it still goes, numbered from memory
             self.counters["outbox_write_failed"] += 1
             seq = self.last_sequence % 9999 + 1
+            self.outbox.sequence_floor = seq  # the next commit numbers after it
             log.error("sequence %d not stored (%s); sending anyway", seq, exc)
         self.last_sequence = seq
         return seq
@@ -157,20 +198,22 @@ class Transmitter:
     def _message(self, report: Report, sequence: int) -> Message:
         return message_for(self.centre, report, sequence, self.now())
 
-    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message]) -> Verdict:
-        """One frame and its answer under the path's lock; a NAK is answered once at once."""
-        async with path.lock:
-            outcome = await self._send(path, make())
+    async def _exchange(self, path: ReceiverPath, make: Callable[[], Message], *,
+                        urgent: bool = False) -> Verdict:
+        """One frame and its answer under the path's lock (the lane's for an urgent report); a
+        NAK is answered once at once."""
+        async with path.lane_lock if urgent else path.lock:
+            outcome = await self._send(path, make(), urgent)
             if outcome.answer is Answer.NAK:
                 await self._adopt_clock(outcome.reply)
-                outcome = await self._send(path, make())
+                outcome = await self._send(path, make(), urgent)
             return outcome
 
-    async def _send(self, path: ReceiverPath, msg: Message) -> Verdict:
+    async def _send(self, path: ReceiverPath, msg: Message, urgent: bool = False) -> Verdict:
         msg = Message(**{**msg.__dict__, "encrypted": path.key is not None})
         frame = encode(msg, path.key)
         try:
-            raw = await path.exchange(frame)
+            raw = await path.exchange(frame, urgent=urgent)
         except OSError as exc:
             log.info("path %s: %s", path.name, exc.__class__.__name__)
             raw = None
@@ -192,7 +235,7 @@ class Transmitter:
             self.counters["unauthenticated_answer" if msg.encrypted else "not_an_answer"] += 1
             log.warning("path %s: reply to %s %04d not taken as an answer: %s", path.name,
                         msg.token, msg.sequence, verdict.refused)
-            path.close()  # out of step or not our receiver: the next exchange on a fresh connection
+            path.close(urgent=urgent)  # out of step or not our receiver: next time a fresh connection
         return verdict
 
     async def _adopt_clock(self, reply: Message | None) -> None:
@@ -237,6 +280,15 @@ class Transmitter:
                     ok = True
                     break
             await self._path_result(index, ok)
+            if ok and path.lane is not None and not path.lane_lock.locked():
+                await self._keep_lane_open(path)
+
+    async def _keep_lane_open(self, path: ReceiverPath) -> None:
+        """A NULL poll on the alarm lane's connection too: the receiver closes a connection
+        that is quiet for its idle timeout (120 s), and a panic must not wait for a new one. It
+        follows a poll that was just answered, so it holds the lane for one round trip."""
+        await self._exchange(path, self._null, urgent=True)
+        self.lane_polls += 1
 
     def _null(self) -> Message:
         return Message(
@@ -266,4 +318,4 @@ class Transmitter:
             log.error("comms trouble of path %s not queued (%s); sending it directly", self.paths[index].name,
                       exc)
             self.send_direct(report)
-        self.wakeup.set()
+        self.wake()

@@ -8,6 +8,10 @@ production broker's one-account-per-device ACLs. A Pi with ten devices holds ten
 Events stay in memory until the agent confirms their id on ``.../confirm`` (issue 5). They are
 re-published after every reconnect and every ``resend_after`` seconds while unconfirmed; the
 agent drops duplicates by id. Snapshots queue (bounded) while the broker is away.
+
+A button's press or release (a panic, a hold-up) takes the alarm lane: it is published at once
+by a task of its own, never behind the device's queued events, its state or its snapshots (the
+flush that sends those runs beside it), and it is never the event dropped when the queue is full.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ __all__ = ["CommandHandler", "DeviceLink", "LinkCounters", "Snapshot"]
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[DeviceCommand], Awaitable[None]]
+URGENT = frozenset({EventType.PRESS, EventType.RELEASE})  # a button: the alarm lane
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class LinkCounters:
 class _Pending:
     event: DeviceEvent
     sent_at: float | None = None  # monotonic time of the last publish in this session
+    urgent: bool = False
 
 
 class _Shutdown(Exception):
@@ -104,6 +110,7 @@ class DeviceLink:
         self._state_dirty = False
         self._snapshots: deque[Snapshot] = deque()
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()
         self._stopping = asyncio.Event()
         self.connected = asyncio.Event()
         self._started = time.monotonic()
@@ -132,11 +139,12 @@ class DeviceLink:
             held_ms=held_ms,
         )
         if len(self._pending) >= self.max_pending:
-            old_id, _ = self._pending.popitem(last=False)
+            old_id = next((i for i, p in self._pending.items() if not p.urgent), next(iter(self._pending)))
+            del self._pending[old_id]
             self.counters.dropped_events += 1
             log.error("%s: %d unconfirmed events; dropped %s", self.device, self.max_pending, old_id)
-        self._pending[event.id] = _Pending(event)
-        self._wake.set()
+        self._pending[event.id] = _Pending(event, urgent=kind in URGENT)
+        (self._urgent if kind in URGENT else self._wake).set()
         return event
 
     def state(self, **fields: Any) -> None:
@@ -240,6 +248,7 @@ class DeviceLink:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._receive(client), name=f"mqtt-receive:{self.device}")
                 tg.create_task(self._send(client), name=f"mqtt-send:{self.device}")
+                tg.create_task(self._send_urgent(client), name=f"mqtt-alarm-lane:{self.device}")
                 tg.create_task(self._beat(client), name=f"mqtt-heartbeat:{self.device}")
                 tg.create_task(self._watch_stop(), name=f"mqtt-stop:{self.device}")
         except* _Shutdown:
@@ -291,6 +300,23 @@ class DeviceLink:
                 async with asyncio.timeout(min(self.resend_after, 1.0)):
                     await self._wake.wait()
 
+    async def _send_urgent(self, client: aiomqtt.Client) -> None:
+        """Presses and releases at once, beside the flush (which re-sends them if unconfirmed)."""
+        while True:
+            still_wanted()
+            self._urgent.clear()
+            for pending in [p for p in self._pending.values() if p.urgent and p.sent_at is None]:
+                if pending.sent_at is None:  # the flush may have taken it meanwhile
+                    await self._publish_event(client, pending)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat):
+                    await self._urgent.wait()
+
+    async def _publish_event(self, client: aiomqtt.Client, pending: _Pending) -> None:
+        pending.sent_at = time.monotonic()
+        payload = pending.event.model_dump_json(exclude_none=True)
+        await client.publish(self._topic(Channel.EVENT), payload, qos=1)
+
     async def _flush(self, client: aiomqtt.Client) -> None:
         if self._state_dirty:
             self._state_dirty = False
@@ -301,9 +327,7 @@ class DeviceLink:
         now = time.monotonic()
         for pending in list(self._pending.values()):
             if pending.sent_at is None or now - pending.sent_at >= self.resend_after:
-                pending.sent_at = now
-                payload = pending.event.model_dump_json(exclude_none=True)
-                await client.publish(self._topic(Channel.EVENT), payload, qos=1)
+                await self._publish_event(client, pending)
         while self._snapshots:
             snap = self._snapshots[0]
             if self.broker.v5:

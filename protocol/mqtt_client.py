@@ -1,4 +1,10 @@
-"""MQTT clients that cannot hang on the way out.
+"""MQTT clients that cannot hang on the way out, and never wait for Nagle's algorithm.
+
+paho leaves Nagle's algorithm on: a small packet (a panic press) written while the previous
+one (the PUBACK of a confirmation) is still unacknowledged waits for the broker's delayed ACK,
+up to 40 ms on Linux. ``bounded`` turns it off on the client's socket (``TCP_NODELAY``), as
+``set_tcp_nodelay`` does on mosquitto's side; measured in ``bench/e2e_latency.py``, press ->
+agent went from 26 ms to under 2 ms (p50, idle).
 
 aiomqtt's ``__aexit__`` waits without a bound for paho's disconnect callback; with paho 2.2 that
 callback is occasionally never delivered (a socket-callback race), and a command-line tool would
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import aiomqtt
@@ -44,6 +51,7 @@ def still_wanted() -> None:
 @contextlib.asynccontextmanager
 async def bounded(client: aiomqtt.Client, exit_timeout: float = 3.0) -> AsyncIterator[aiomqtt.Client]:
     await client.__aenter__()
+    _no_delay(client)
     try:
         yield client
     finally:
@@ -56,3 +64,10 @@ async def bounded(client: aiomqtt.Client, exit_timeout: float = 3.0) -> AsyncIte
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+def _no_delay(client: aiomqtt.Client) -> None:
+    sock = client._client.socket()
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -3,12 +3,18 @@ next ``EventStore.add_many`` (one durable COMMIT, one fsync, for all of them).
 
 Every caller of ``add`` still returns only after its own event is committed, so an ACK sent
 after ``add`` keeps the rule "ACK only after commit"; the store keeps its durability settings.
+
+The alarm lane: a hold-up or panic event (``AlarmClass.HOLDUP``) that arrives while a batch is
+in flight does not join the crowd that gathers meanwhile: the next commit is its own, ahead of
+them, and then ``on_urgent`` callbacks run (the alarm desk starts at once).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
+from receiver.alarms import AlarmClass, alarm_class
 from receiver.store import EventStore, NewEvent
 
 __all__ = ["EventCommitter"]
@@ -37,8 +43,10 @@ class EventCommitter:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self._waiting: list[Queued] = []
+        self._urgent: list[Queued] = []  # the alarm lane: committed before ``_waiting``
         self._flushing: asyncio.Task[None] | None = None
         self.commits = 0  # batches committed, for tests and the benchmark
+        self.on_urgent: list[Callable[[], None]] = []  # after each commit of urgent events
 
     async def add(self, event: NewEvent) -> Result:
         return await self.submit(event)
@@ -47,7 +55,8 @@ class EventCommitter:
         """Queue ``event`` for the next batch; the future resolves once the batch is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
-        self._waiting.append((event, future))
+        lane = self._urgent if alarm_class(event.code) is AlarmClass.HOLDUP else self._waiting
+        lane.append((event, future))
         if self._flushing is None:
             self._flushing = loop.create_task(self._flush(), name="event-commit")
         return future
@@ -68,8 +77,12 @@ class EventCommitter:
         batch: list[Queued] = []
         try:
             await asyncio.sleep(0)  # let the frames of this loop iteration join the first batch
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
+            while self._urgent or self._waiting:
+                urgent = bool(self._urgent)
+                if urgent:
+                    batch, self._urgent = self._urgent, []
+                else:
+                    batch, self._waiting = self._waiting, []
                 try:
                     results = await self.store.add_many([event for event, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - to every waiter: nobody is ACKed, all retransmit
@@ -80,9 +93,11 @@ class EventCommitter:
                     if not future.done():  # a caller cancelled meanwhile: its event is stored all the same
                         future.set_result(result)
                 batch = []
+                for wake in self.on_urgent if urgent else ():
+                    wake()
         except BaseException as exc:  # cancelled (shutdown): nobody waits for ever
-            _fail(batch + self._waiting, exc)
-            self._waiting = []
+            _fail(batch + self._urgent + self._waiting, exc)
+            self._urgent, self._waiting = [], []
             raise
         finally:
             self._flushing = None

@@ -92,6 +92,7 @@ class Receiver:
                                    limits.ban.total_seconds())  # shared by every listener
         self.listeners = [Listener(ep, self.handler, limits, self.admission) for ep in config.listen]
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # a hold-up or panic was committed: no pacing
         self._desk_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.http_port = config.http.port
@@ -123,6 +124,7 @@ class Receiver:
             if self.relay is not None:
                 await self._storage.enter_async_context(self.relay)
             self.store.on_added(lambda _id: self._wake.set())
+            self.handler.committer.on_urgent.append(self._urgent.set)
             added = await self.desk.migrate()
             if added:
                 log.warning("alarms table migrated: added %s", ", ".join(added))
@@ -158,7 +160,8 @@ class Receiver:
 
         Wake-ups coalesce: one pass takes every event stored before it, and when more arrived
         during a pass (a stream of events) the next pass waits DESK_PACE to gather them, so
-        the desk's write transactions stay few and short next to the event store's commits.
+        the desk's write transactions stay few and short next to the event store's commits;
+        a hold-up or panic committed meanwhile (the committer's alarm lane) ends that wait.
         """
         loop = asyncio.get_running_loop()
         next_tick = loop.time() + TICK
@@ -180,8 +183,11 @@ class Receiver:
                     await self.desk.tick()  # escalations and call-back deadlines
                 except Exception:
                     log.exception("alarm deadlines failed; retrying on the next tick")
-            if self._wake.is_set():
-                await asyncio.sleep(DESK_PACE)
+            if self._wake.is_set() and not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):  # a panic committed meanwhile ends the pause
+                    async with asyncio.timeout(DESK_PACE):
+                        await self._urgent.wait()
+            self._urgent.clear()
 
     async def __aexit__(self, *exc: object) -> None:
         for listener in self.listeners:

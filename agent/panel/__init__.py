@@ -25,6 +25,7 @@ from agent.panel.inputs import (
     Input,
     Tick,
 )
+from agent.panel.order import alarm_press
 from agent.panel.resume import resume
 from agent.panel.state import PanelState, PointResult, WalkTest
 from agent.panel.timers import next_deadline
@@ -49,6 +50,7 @@ __all__ = [
     "Tick",
     "WalkTest",
     "WalkTestEnded",
+    "alarm_press",
     "from_json",
     "initial_state",
     "next_deadline",

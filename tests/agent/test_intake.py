@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,8 +38,8 @@ class Shell:
     async def was_seen(self, device: str, event_id: str) -> bool:
         return (device, event_id) in self.seen
 
-    async def confirm(self, event: mqtt.DeviceEvent) -> None:
-        self.calls.append(("confirm", event.id))
+    async def confirm(self, device: str, ids: list[str]) -> None:
+        self.calls.extend(("confirm", i) for i in ids)
 
 
 def event(device: str, kind: EventType, event_id: str) -> Incoming:
@@ -70,7 +71,7 @@ async def test_a_repeated_event_is_confirmed_again_but_stepped_once() -> None:
     it, shell, counters = intake()
     await it.handle([event("door-front", EventType.OPEN, "a1")])
     await it.handle([event("door-front", EventType.OPEN, "a1"), event("door-front", EventType.OPEN, "a1")])
-    assert [name for name, _ in shell.calls] == ["apply_all", "confirm", "confirm", "confirm"]
+    assert [name for name, _ in shell.calls] == ["apply_all", "confirm", "confirm"]
     assert counters["duplicate_event"] == 2
 
 
@@ -106,3 +107,50 @@ async def test_bad_messages_are_counted_and_change_nothing() -> None:
     ])
     assert counters["bad_payload"] == 5
     assert [name for name, _ in shell.calls] == ["apply_all", "confirm"]
+
+
+async def test_the_lane_takes_only_presses_and_releases_of_alarm_buttons() -> None:
+    it, shell, _ = intake()
+    assert sorted(it.lane_topics()) == sorted(mqtt.device_topic(SITE.id, d, mqtt.Channel.EVENT)
+                                              for d in ("panic-hall", "panic-bedroom"))
+    await it.handle_lane([event("panic-hall", EventType.TAMPER, "t1"),
+                          event("door-front", EventType.OPEN, "d1"),
+                          event("panic-hall", EventType.PRESS, "p1"),
+                          event("panic-bedroom", EventType.RELEASE, "r1")])
+    assert [(name, [(i.device, i.type) for i in arg[0]] if name == "apply_all" else arg)  # type: ignore[index]
+            for name, arg in shell.calls] == [
+        ("apply_all", [("panic-hall", EventType.PRESS)]), ("confirm", "p1"),
+        ("apply_all", [("panic-bedroom", EventType.RELEASE)]), ("confirm", "r1")]
+
+
+async def test_a_press_in_both_sessions_is_stepped_once_and_confirmed_after_its_commit() -> None:
+    """The lane has the press in hand (its commit not done) when the main session's batch with a
+    copy of it comes: the main session waits for the lane, then takes only the rest."""
+    shell = Shell()
+    committing, release = asyncio.Event(), asyncio.Event()
+    original = shell.apply_all
+
+    async def slow_apply_all(inputs: list[panel.Input], *, seen: list[tuple[str, str]]) -> None:
+        if seen == [("panic-hall", "p1")]:
+            committing.set()
+            await release.wait()
+        await original(inputs, seen=seen)
+
+    shell.apply_all = slow_apply_all  # type: ignore[method-assign]
+    counters = Counter[str]()
+    it = Intake(SITE, shell, counters)
+    press = event("panic-hall", EventType.PRESS, "p1")
+    lane = asyncio.create_task(it.handle_lane([press]))
+    await asyncio.wait_for(committing.wait(), 5)
+    main = asyncio.create_task(it.handle([press, event("door-front", EventType.OPEN, "d1")]))
+    async with asyncio.timeout(5):
+        while not counters["deferred_to_lane"]:
+            await asyncio.sleep(0.01)
+    assert shell.calls == []  # nothing stepped or confirmed before the press's commit
+    release.set()
+    await asyncio.wait_for(asyncio.gather(lane, main), 5)
+    await it.handle([press])  # a late copy: committed, so only confirmed again
+    stepped = [i.device for name, arg in shell.calls if name == "apply_all" for i in arg[0]]  # type: ignore[index]
+    assert stepped == ["panic-hall", "door-front"]
+    assert [i for name, i in shell.calls if name == "confirm"] == ["p1", "p1", "d1", "p1"]
+    assert counters["duplicate_event"] == 2

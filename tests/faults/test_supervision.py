@@ -102,7 +102,7 @@ async def test_a_poll_is_skipped_when_an_event_was_just_sent(tmp_path: Path) -> 
             await settle(tx, 2)
             clock.advance(80)  # 10 s before the primary's poll is due, an event goes out
             await tx.outbox.commit_step([Report(EventKind.TAMPER, 10)])
-            tx.wakeup.set()
+            tx.wake(urgent=True)
             async with asyncio.timeout(3):
                 while tx.sent < 1:
                     await asyncio.sleep(0.01)
@@ -124,20 +124,23 @@ async def test_a_dropped_connection_is_reopened_without_a_retry(tmp_path: Path) 
         c = c.model_copy(update={"paths": [primary, c.paths[1]]})
         async with transmitting(tmp_path, c, clock) as tx:
             await settle(tx, 2)
-            proxy.mode = "refuse"  # drops the kept connection, as a receiver's idle timeout does
-            link = tx.paths[0].tcp
+            async with asyncio.timeout(3):  # the alarm lane's connection, kept open by a NULL too
+                while tx.lane_polls < 1:
+                    await asyncio.sleep(0.01)
+            proxy.mode = "refuse"  # drops the kept connections, as a receiver's idle timeout does
+            link = tx.paths[0].lane
             assert link is not None
             async with asyncio.timeout(3):  # until our end has seen it closed
                 while link._stream is not None and not link._stream[0].at_eof():
                     await asyncio.sleep(0.005)
             proxy.mode = "pass"
             await tx.outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)])
-            tx.wakeup.set()
+            tx.wake(urgent=True)
             async with asyncio.timeout(3):
                 while tx.sent < 1:
                     await asyncio.sleep(0.01)
             assert all(p.up for p in tx.paths)
             assert await tx.outbox.pending() == 0
-        assert tx.paths[0].tcp is not None and tx.paths[0].tcp.opened == 2
+        assert tx.paths[0].lane is not None and tx.paths[0].lane.opened == 2  # the panic's lane
         events = [e for e in await receiver.store.events() if e.code == "PA"]
         assert len(events) == 1 and events[0].transport == "tcp"

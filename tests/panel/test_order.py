@@ -42,3 +42,14 @@ def test_facts_without_a_driver_time_are_not_ordered() -> None:
     panel = Panel()
     panel.fact("door-front", EventType.TAMPER, **at(10))
     assert kinds(panel.fact("door-front", EventType.TAMPER_RESTORE)) == ["tamper:restore"]
+
+
+def test_an_alarm_press_that_overtook_its_buttons_older_facts_leaves_them_in_force() -> None:
+    """The press takes the lane and may arrive first; the tamper before it still counts."""
+    panel = Panel()
+    assert kinds(panel.fact("panic-hall", EventType.PRESS, **at(5))) == ["panic"]
+    assert kinds(panel.fact("panic-hall", EventType.TAMPER, **at(4))) == ["tamper"]
+    assert "tamper" in panel.state.devices["panic-hall"].troubles
+    assert kinds(panel.fact("panic-hall", EventType.TAMPER_RESTORE, **at(6))) == ["tamper:restore"]
+    assert kinds(panel.fact("panic-hall", EventType.TAMPER, **at(5.5))) == []  # older than its restore
+    assert notices(panel.history, "event_skipped")[0].detail["event"] == "tamper"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,29 @@ def test_recent_keys_expire_with_the_window_and_a_flood_shortens_it(monkeypatch:
     recent.add("e", 5, 64.0)  # a fourth key: the oldest ("b") goes, memory stays bounded
     assert recent.earlier(["b", "c", "d", "e"], 65.0) == {"c": 3, "d": 4, "e": 5}
     assert recent.shrunk
+
+
+async def test_a_panic_arriving_during_a_commit_is_committed_before_the_crowd(tmp_path: Path) -> None:
+    """The alarm lane: events that gathered during a commit wait for the panic's own commit."""
+    async with SqliteEventStore(tmp_path / "r.db") as store:
+        committer = EventCommitter(store)
+        woken: list[int] = []
+        committer.on_urgent.append(lambda: woken.append(committer.commits))
+        in_flight, release = asyncio.Event(), asyncio.Event()
+        add_many = store.add_many
+
+        async def slow_first(events: list[NewEvent]) -> list[tuple[int, bool]]:
+            if not in_flight.is_set():
+                in_flight.set()
+                await release.wait()
+            return await add_many(events)
+
+        store.add_many = slow_first  # type: ignore[method-assign]
+        first = asyncio.ensure_future(committer.add(_event(1)))
+        await asyncio.wait_for(in_flight.wait(), 5)
+        crowd = [asyncio.ensure_future(committer.add(_event(seq))) for seq in range(2, 7)]
+        panic = asyncio.ensure_future(committer.add(replace(_event(7, data="#0471|Nri1/PA02"), code="PA")))
+        release.set()
+        await asyncio.wait_for(asyncio.gather(first, *crowd, panic), 5)
+        assert [e.sequence for e in await store.events()] == [1, 7, 2, 3, 4, 5, 6]
+        assert committer.commits == 3 and woken == [2]  # after the panic's own commit

@@ -47,20 +47,18 @@ class EventLog:
     async def create(db: aiosqlite.Connection) -> None:
         await db.executescript(_SCHEMA)
 
-    async def insert(self, db: aiosqlite.Connection, ts: datetime,
-                     entries: Sequence[tuple[str, str]]) -> None:
+    def insert(self, db: sqlite3.Connection, ts: datetime, entries: Sequence[tuple[str, str]]) -> None:
+        """On the connection's own thread, inside the caller's transaction."""
         if not entries:
             return
-        await db.executemany(
+        db.executemany(
             "INSERT INTO event_log (ts, kind, text) VALUES (?, ?, ?)",
             [(ts.isoformat(), kind, text) for kind, text in entries],
         )
         self._appended += len(entries)
         if self._appended >= 500:  # prune now and then, not on every step
             self._appended = 0
-            await db.execute(
-                "DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,)
-            )
+            db.execute("DELETE FROM event_log WHERE id <= (SELECT MAX(id) FROM event_log) - ?", (KEEP,))
 
 
 def read_log(path: Path, *, limit: int = 100, since: datetime | None = None,

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Protocol
 
-from agent import hops, panel
+from agent import hops, lane, panel
 from agent.inbox import Incoming
 from config.site import Site
 from protocol import mqtt
@@ -52,7 +52,8 @@ class Steps(Protocol):
     async def check_code(self, cmd: mqtt.PanelCommand) -> None:
         """A command with a code: checked off the message path, then stepped."""
 
-    async def was_seen(self, device: str, event_id: str) -> bool: ...
+    async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (device, event id) were committed before (one read for all)."""
 
     async def confirm(self, device: str, ids: list[str]) -> None:
         """Tell the driver these events are committed (it stops re-sending them)."""
@@ -96,9 +97,10 @@ class Intake:
         self._lane_busy += 1
         self._lane_done.clear()  # the main session starts no new commit before these
         try:
-            for event in presses:
-                self.counters["lane_event"] += 1
-                await self._device_events([event], lane=True)
+            with lane.entered():  # right of way at the panel's and the outbox's locks
+                for event in presses:
+                    self.counters["lane_event"] += 1
+                    await self._device_events([event], lane=True)
         finally:
             self._lane_busy -= 1
             if not self._lane_busy:
@@ -145,9 +147,11 @@ class Intake:
             mine.append(event)
         try:
             fresh: list[mqtt.DeviceEvent] = []
+            unknown = [(e.device, e.id) for e in mine if (e.device, e.id) not in self._recent]
+            seen = await self.steps.seen_of(unknown) if unknown else set()
             for event in mine:
                 key = (event.device, event.id)
-                if key in self._recent or await self.steps.was_seen(*key):
+                if key in self._recent or key in seen:
                     self.counters["duplicate_event"] += 1
                 else:
                     fresh.append(event)

@@ -13,7 +13,6 @@ receiver stores once, so the alarm path costs one fsync per step instead of four
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sqlite3
@@ -24,10 +23,12 @@ from pathlib import Path
 
 import aiosqlite
 
+from agent import hops, lane
 from agent.eventlog import EventLog
+from agent.lane import LaneLock
 from agent.panel.actions import Report
 from protocol.codes import EventKind
-from protocol.durable_sqlite import immediate_async, require
+from protocol.durable_sqlite import immediate, immediate_async, in_thread, require
 
 __all__ = ["Outbox", "OutboxItem"]
 
@@ -59,6 +60,22 @@ CREATE TABLE IF NOT EXISTS seen (
 
 _QUEUE = ("INSERT INTO outbox (created_at, urgent, kind, number, restore, user, device, text, extended,"
           " sequence) VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+_SET_META = ("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value ="
+             " excluded.value")
+
+
+def _numbers(db: sqlite3.Connection, count: int, floor: int) -> list[int]:
+    """``count`` DC-09 sequences in a row (0001-9999, wrapping) after the last one handed out
+    (or ``floor``, the last sent from memory); in the caller's transaction."""
+    if not count:
+        return []
+    row = db.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
+    last = max(int(row[0]) if row else 0, floor)
+    numbers = [(last + i) % 9999 + 1 for i in range(count)]
+    db.execute(_SET_META, ("sequence", str(numbers[-1])))
+    return numbers
 
 
 def _row(r: Report, now: str) -> tuple[object, ...]:
@@ -100,7 +117,7 @@ class Outbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._lock = LaneLock()  # the alarm lane's commit goes before queued statements
         self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
         self.sequence_floor = 0  # the last sequence sent from memory (disk full): never reused
         self.log = EventLog()
@@ -177,29 +194,50 @@ class Outbox:
         without reading them back; the others are queued with one statement."""
         created = datetime.now(UTC)
         now = created.isoformat()
-        urgent: list[OutboxItem] = []
-        async with self._transaction(durable=True) as db:
-            numbers = await self._next_sequences(len(reports))
-            for r, sequence in zip(reports, numbers, strict=True):
-                if r.urgent:
-                    cur = await db.execute(_QUEUE, (*_row(r, now), sequence))
-                    urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
-            if rest := [(*_row(r, now), n) for r, n in zip(reports, numbers, strict=True) if not r.urgent]:
-                await db.executemany(_QUEUE, rest)
-            if panel_state is not None:
-                await self._set_meta("panel_state", panel_state)
-            marks = [*([seen] if seen is not None else []), *also_seen]
-            if marks:
-                await db.executemany(
-                    "INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
-                    [(*mark, now) for mark in marks],
-                )
-            await self.log.insert(db, at or datetime.now(UTC), log)
-        return urgent
+        marks = [*([seen] if seen is not None else []), *also_seen]
+        stamp = at or created
+        in_lane = lane.active()  # the context does not reach SQLite's thread
+
+        def write(db: sqlite3.Connection) -> list[OutboxItem]:  # on the connection's thread
+            urgent: list[OutboxItem] = []
+            db.execute("PRAGMA synchronous=FULL")
+            try:
+                with immediate(db):
+                    if in_lane:
+                        hops.mark("writing")
+                    numbers = _numbers(db, len(reports), self.sequence_floor)
+                    for r, sequence in zip(reports, numbers, strict=True):
+                        if r.urgent:
+                            cur = db.execute(_QUEUE, (*_row(r, now), sequence))
+                            urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
+                    if rest := [(*_row(r, now), n) for r, n in zip(reports, numbers, strict=True)
+                                if not r.urgent]:
+                        db.executemany(_QUEUE, rest)
+                    if panel_state is not None:
+                        db.execute(_SET_META, ("panel_state", panel_state))
+                    if marks:
+                        db.executemany("INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
+                                       [(*mark, now) for mark in marks])
+                    self.log.insert(db, stamp, log)
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("PRAGMA synchronous=NORMAL")
+            return urgent
+
+        async with self._lock:  # one hand-over to SQLite's thread: the lock is held no longer
+            return await in_thread(self.db, write)
 
     async def was_seen(self, device: str, event_id: str) -> bool:
-        row = await self._one("SELECT 1 FROM seen WHERE device = ? AND event_id = ?", (device, event_id))
-        return row is not None
+        return (device, event_id) in await self.seen_of([(device, event_id)])
+
+    async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these device events were committed before: one statement for all of them."""
+        async with self._lock, self.db.execute(
+            "SELECT s.device, s.event_id FROM seen s JOIN json_each(?) k"
+            " ON s.device = json_extract(k.value, '$[0]') AND s.event_id = json_extract(k.value, '$[1]')",
+            (json.dumps([list(k) for k in keys]),),
+        ) as cur:
+            return {(str(r[0]), str(r[1])) for r in await cur.fetchall()}
 
     async def prune_seen(self) -> None:
         await self._write(
@@ -264,15 +302,6 @@ class Outbox:
         await self._set_meta("sequence", str(seq))
         return seq
 
-    async def _next_sequences(self, count: int) -> list[int]:
-        """``count`` sequences in a row (0001-9999, wrapping); caller holds the lock, in a transaction."""
-        if not count:
-            return []
-        last = max(int(await self._get_meta("sequence") or 0), self.sequence_floor)
-        numbers = [(last + i) % 9999 + 1 for i in range(count)]
-        await self._set_meta("sequence", str(numbers[-1]))
-        return numbers
-
     async def attempted(self, item_id: int) -> None:
         await self._write("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
 
@@ -297,11 +326,7 @@ class Outbox:
 
     async def _set_meta(self, key: str, value: str) -> None:
         """Caller holds the lock."""
-        await self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value ="
-            " excluded.value",
-            (key, value),
-        )
+        await self.db.execute(_SET_META, (key, value))
 
     async def get_meta(self, key: str) -> str | None:
         async with self._lock:

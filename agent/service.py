@@ -14,15 +14,16 @@ import asyncio
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from agent import hops, panel
+from agent import hops, lane, panel
 from agent.broker_link import BrokerLink
 from agent.eventlog import describe, lines_for
 from agent.evidence import EvidenceRelay
 from agent.inbox import Incoming
 from agent.intake import Intake
+from agent.lane import LaneLock
 from agent.outbox import Outbox
 from agent.pin_checks import PinChecks
 from agent.reports import for_the_centre, with_evidence
@@ -63,7 +64,7 @@ class Agent:
         self.link = BrokerLink(site, clock, self._fault, self.counters)
         self.intake = Intake(site, self, self.counters)
         self.connected = self.link.connected
-        self._lock = asyncio.Lock()
+        self._lock = LaneLock()  # the panel's step: the alarm lane's press goes first
         self._deadline_changed = asyncio.Event()
 
     def _fault(self, name: str, active: bool) -> None:
@@ -109,8 +110,8 @@ class Agent:
     async def check_code(self, cmd: mqtt.PanelCommand) -> None:
         await self.pins.submit(cmd)
 
-    async def was_seen(self, device: str, event_id: str) -> bool:
-        return await self.outbox.was_seen(device, event_id)
+    async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return await self.outbox.seen_of(keys)
 
     async def confirm(self, device: str, ids: list[str]) -> None:
         await self._publish(mqtt.device_topic(self.site.id, device, mqtt.Channel.CONFIRM),
@@ -134,6 +135,8 @@ class Agent:
     async def apply_all(self, inputs: list[panel.Input], *, seen: list[tuple[str, str]]) -> None:
         """Steps of the core, one commit for all of them (marking ``seen`` events), then effects."""
         async with self._lock:
+            if lane.active():
+                hops.mark("stepping")
             now = self.clock()
             before = panel.next_deadline(self.state)
             actions: list[panel.Action] = []

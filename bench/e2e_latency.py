@@ -67,8 +67,9 @@ PHASES: list[tuple[str, tuple[str, float] | None]] = [
 if os.environ.get("BENCH_PHASES"):  # e.g. "0,2": only these phases (quick looks while working)
     PHASES = [PHASES[int(i)] for i in os.environ["BENCH_PHASES"].split(",")]
 #: hops in the order a press passes them; the first is the press itself
-HOPS = ["press", "received", "committed", "sending", "decoded", "stored", "notice", "shown"]
-AGENT_HOPS = {"received", "committed", "sending"}
+HOPS = ["press", "received", "stepping", "writing", "committed", "sending", "decoded", "stored", "notice",
+        "shown"]
+AGENT_HOPS = {"received", "stepping", "writing", "committed", "sending"}
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Watch:
 
     def __init__(self, receiver: Receiver) -> None:
         self.stamps: dict[str, list[float]] = defaultdict(list)
-        self.notices: list[tuple[float, int]] = []
+        self.notices: list[tuple[float, int | None]] = []
         self.changed = asyncio.Event()
         handler = receiver.handler
         event, committed = handler._event, handler._committed
@@ -120,12 +121,12 @@ class Watch:
                 await self.changed.wait()
         return self.stamps[hop][count - 1]
 
-    async def notice_after(self, at: float, alarm: int | None, timeout: float = 10.0) -> tuple[float, int]:
+    async def notice_after(self, at: float, alarm: int | None, timeout: float = 10.0) -> tuple[float, int | None]:
         async with asyncio.timeout(timeout):
             while True:
                 for when, alarm_id in self.notices:
-                    if when >= at and alarm in (None, alarm_id):
-                        return when, alarm_id
+                    if when >= at and (alarm is None or alarm_id in (None, alarm)):
+                        return when, alarm_id if alarm_id is not None else alarm
                 self.changed.clear()
                 await self.changed.wait()
 
@@ -134,8 +135,11 @@ class Watch:
         async with http.get(f"{base}/live", timeout=aiohttp.ClientTimeout(total=None)) as resp:
             assert resp.status == 200, resp.status
             async for line in resp.content:
-                if line.startswith(b"data: ") and "alarm" in (notice := json.loads(line[6:])):
-                    alarm = int(notice["alarm"])
+                if not line.startswith(b"data: "):
+                    continue
+                notice = json.loads(line[6:])
+                if "alarm" in notice or "resync" in notice:  # a resync: the console reloads all
+                    alarm = int(notice["alarm"]) if "alarm" in notice else None
                     self.notices.append((time.perf_counter(), alarm))
                     del self.notices[:-200]
                     self.changed.set()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -17,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from receiver.console.live import Bulletin
+from receiver.console.live import RESYNC, Bulletin
 
 __all__ = ["EVENTS_CHANNEL", "LIVE_CHANNEL", "NoticeRelay", "Subscription", "new_origin"]
 
@@ -151,4 +150,4 @@ class NoticeRelay:
 
     def _resync(self) -> None:
         """Notices from other receivers may have been missed: every console reloads its queue."""
-        self.bulletin.deliver(json.dumps({"resync": True}))
+        self.bulletin.deliver(RESYNC)

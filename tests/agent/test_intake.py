@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,8 +36,8 @@ class Shell:
     async def check_code(self, cmd: mqtt.PanelCommand) -> None:
         self.calls.append(("check_code", cmd.action))
 
-    async def was_seen(self, device: str, event_id: str) -> bool:
-        return (device, event_id) in self.seen
+    async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return set(keys) & self.seen
 
     async def confirm(self, device: str, ids: list[str]) -> None:
         self.calls.extend(("confirm", i) for i in ids)

@@ -40,6 +40,9 @@ RECONNECT_MAX = 2.0  # an alarm system reconnects fast; a local broker costs not
 BROKER_FAULT = "MQTT broker unreachable"
 BROKER_GRACE = timedelta(seconds=10)  # a blip is not a fault; 10 s is well inside 30 s
 BATCH_MAX = 64  # messages handed over together when they queue up under load
+#: while device events stream in, a batch waits this long for more (seconds; none after a quiet
+#: spell): fewer commits for the alarm lane to find in its way (bench/e2e_latency.py)
+GATHER = 0.010
 LANE_BATCH = 8  # presses handed over together (each is still stepped and committed on its own)
 PUBLISH_TIMEOUT = 5.0
 
@@ -159,7 +162,7 @@ class BrokerLink:
                 await on_connect()
                 self.connected.set()
                 log.info("agent connected to the broker for site %s", self.site.id)
-                async for batch in inbox.batches(BATCH_MAX):
+                async for batch in inbox.batches(BATCH_MAX, GATHER):
                     await serve([inbox.incoming(m) for m in batch])
                     for handled in batch:
                         inbox.ack(handled)  # only now may the broker forget it

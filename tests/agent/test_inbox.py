@@ -91,3 +91,34 @@ async def test_what_waits_in_the_queue_comes_as_one_batch(mosquitto: Mosquitto) 
             while len(inbox.client.messages) < 3:
                 await asyncio.sleep(0.01)
         assert [m.payload for m in await _first_batch(inbox, limit=2)] == [b"5", b"6"]
+
+
+async def test_a_stream_is_gathered_into_batches_and_a_message_after_a_quiet_spell_goes_at_once(
+    mosquitto: Mosquitto,
+) -> None:
+    gather = 0.2
+    async with _inbox(mosquitto) as inbox, aiomqtt.Client("127.0.0.1", mosquitto.port, timeout=5) as pub:
+        batches = inbox.batches(64, gather)
+        await pub.publish(TOPIC, b"alone", qos=1)
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(10):
+            began = loop.time()
+            [alone] = await anext(batches)  # nothing came before it: no gathering
+            assert alone.payload == b"alone" and loop.time() - began < gather
+            inbox.ack(alone)
+
+            async def stream() -> None:  # one message every 20 ms, from just after that batch
+                for n in range(8):
+                    await pub.publish(TOPIC, f"stream-{n}".encode(), qos=1)
+                    await asyncio.sleep(0.02)
+
+            streaming = asyncio.create_task(stream())
+            got: list[list[bytes]] = []
+            while sum(map(len, got)) < 8:
+                batch = await anext(batches)
+                got.append([bytes(m.payload) for m in batch])  # type: ignore[arg-type]
+                for m in batch:
+                    inbox.ack(m)
+            await streaming
+    assert [p for batch in got for p in batch] == [f"stream-{n}".encode() for n in range(8)]
+    assert len(got) < 8, got  # gathered: fewer batches (commits) than messages

@@ -22,6 +22,7 @@ seconds. Set BENCH_MOSQUITTO_CONF="" to see mosquitto with Nagle's algorithm (~9
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import os
@@ -92,8 +93,10 @@ class Watch:
 
     def __init__(self, receiver: Receiver) -> None:
         self.stamps: dict[str, list[float]] = defaultdict(list)
-        self.notices: list[tuple[float, int | None]] = []
+        self.notices: list[tuple[float, int | None]] = []  # every notice of the run, in order
+        self.times: dict[int | None, list[float]] = defaultdict(list)  # by alarm (None: resync)
         self.changed = asyncio.Event()
+        self.duplicates = self.failed = 0  # PA frames stored before / whose commit failed
         handler = receiver.handler
         event, committed = handler._event, handler._committed
 
@@ -103,8 +106,12 @@ class Watch:
             return event(msg, account, **kw)
 
         def traced_committed(msg, account, now, reply, done):  # type: ignore[no-untyped-def]
-            if "/PA" in (msg.data or "") and not done.cancelled() and done.exception() is None:
-                self._stamp("stored")
+            if "/PA" in (msg.data or ""):
+                if not done.cancelled() and done.exception() is None:
+                    self._stamp("stored")
+                    self.duplicates += bool(done.result()[1])
+                else:
+                    self.failed += 1
             committed(msg, account, now, reply, done)
 
         handler._event = traced_event  # type: ignore[method-assign]
@@ -123,11 +130,18 @@ class Watch:
 
     async def notice_after(self, at: float, alarm: int | None,
                            timeout: float = 10.0) -> tuple[float, int | None]:
+        """The first notice at or after ``at`` for ``alarm`` (or a resync; any alarm if None)."""
         async with asyncio.timeout(timeout):
             while True:
-                for when, alarm_id in self.notices:
-                    if when >= at and (alarm is None or alarm_id in (None, alarm)):
-                        return when, alarm_id if alarm_id is not None else alarm
+                if alarm is None:
+                    i = bisect.bisect_left(self.notices, at, key=lambda n: n[0])
+                    if i < len(self.notices):
+                        return self.notices[i]
+                else:
+                    found = [(times[i], alarm) for times in (self.times[alarm], self.times[None])
+                             if (i := bisect.bisect_left(times, at)) < len(times)]
+                    if found:
+                        return min(found)
                 self.changed.clear()
                 await self.changed.wait()
 
@@ -141,8 +155,9 @@ class Watch:
                 notice = json.loads(line[6:])
                 if "alarm" in notice or "resync" in notice:  # a resync: the console reloads all
                     alarm = int(notice["alarm"]) if "alarm" in notice else None
-                    self.notices.append((time.perf_counter(), alarm))
-                    del self.notices[:-200]
+                    now = time.perf_counter()
+                    self.notices.append((now, alarm))
+                    self.times[alarm].append(now)
                     self.changed.set()
 
 
@@ -227,6 +242,13 @@ async def _press_once(stack: Stack, phase: Phase, record: bool) -> None:
         stack.panic_alarm = alarm
     except TimeoutError:  # counted, and the bench goes on
         noticed, phase.missed_notices = float("nan"), phase.missed_notices + 1
+        times = watch.times[stack.panic_alarm]
+        before = (stored - times[-1]) * 1000 if times else float("nan")
+        print(f"    notice missed: alarm {stack.panic_alarm}'s last one came {before:.1f} ms before the PA's"
+              f" commit was stamped; {len(watch.notices)} notices in all; since then for alarms"
+              f" {sorted({a for w, a in watch.notices if w >= stored}, key=str)}; PA frames decoded"
+              f" {len(watch.stamps['decoded'])}, stored {len(watch.stamps['stored'])}, duplicates"
+              f" {watch.duplicates}, failed {watch.failed}, presses {stack.presses}", flush=True)
     async with stack.http.get(f"{stack.base}/queue/rows") as resp:
         assert resp.status == 200
         await resp.read()

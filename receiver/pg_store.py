@@ -19,6 +19,7 @@ from receiver.pg_notify import EVENTS_CHANNEL, Subscription, new_origin
 from receiver.store import (
     DEDUP_WINDOW,
     EVENTS_SCHEMA,
+    REUSED_AFTER,
     Clock,
     EventStore,
     NewEvent,
@@ -41,9 +42,13 @@ MIGRATIONS = """
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_dedup_key;
 DROP INDEX IF EXISTS events_received;
 """
+#: the last copy of each key within the window, unless REUSED_AFTER of its site's events came
+#: after it (counted on the events_site index, never more than that many)
 _EARLIER = (
-    "SELECT dedup, MIN(id) AS id FROM events WHERE dedup = ANY($1::text[]) AND received_at >= $2"
-    " GROUP BY dedup"
+    "SELECT c.dedup, c.id FROM (SELECT dedup, site, MAX(id) AS id FROM events"
+    " WHERE dedup = ANY($1::text[]) AND received_at >= $2 GROUP BY dedup, site) c"
+    " WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM events l WHERE l.site = c.site AND l.id > c.id"
+    " LIMIT $3) later) < $3"
 )
 
 
@@ -93,7 +98,8 @@ class PgEventStore(EventStore):
         inserted: dict[str, int] = {}
         async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)  # and dedup is exact
-            found = await conn.fetch(_EARLIER, sorted(set(dedups)), (now - DEDUP_WINDOW).isoformat())
+            found = await conn.fetch(_EARLIER, sorted(set(dedups)), (now - DEDUP_WINDOW).isoformat(),
+                                     REUSED_AFTER)
             earlier = {str(r["dedup"]): int(r["id"]) for r in found}
             for chunk in batches(fresh(dedups, earlier)):
                 params = [value for position in chunk for value in rows[position]]

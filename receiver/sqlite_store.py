@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from receiver.store import (
     EVENTS_SCHEMA,
     EVENTS_TABLE,
     INSERT_COLUMNS,
+    REUSED_AFTER,
     Clock,
     EventStore,
     NewEvent,
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 #: keys kept at most (about 300 bytes each): a day of a large centre's traffic
 MAX_RECENT = 1_000_000
-_ROWS = "SELECT id, dedup, received_at FROM events WHERE id > ?"
+_ROWS = "SELECT id, dedup, received_at, site FROM events WHERE id > ?"
 
 
 class RecentEvents:
@@ -59,7 +60,8 @@ class RecentEvents:
     def __init__(self, window: float) -> None:
         self.window = window  # seconds
         self.last_id = 0
-        self._ids: dict[str, int] = {}  # dedup -> id of the first copy
+        self._ids: dict[str, tuple[int, str, int]] = {}  # dedup -> (id, site, site's count) of the last copy
+        self._counts: Counter[str] = Counter()  # events stored per site, as seen here
         self._order: deque[tuple[float, str, int]] = deque()  # (received, dedup, id), by id
         self.shrunk = False  # MAX_RECENT was reached once
 
@@ -76,11 +78,12 @@ class RecentEvents:
         self._read(conn.execute(f"{_ROWS} ORDER BY id", (self.last_id,)))
 
     def _read(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        for row_id, dedup, received in rows:
-            self.add(str(dedup), int(row_id), datetime.fromisoformat(received).timestamp())
+        for row_id, dedup, received, site in rows:
+            self.add(str(dedup), int(row_id), datetime.fromisoformat(received).timestamp(), str(site))
 
-    def add(self, dedup: str, row_id: int, received: float) -> None:
-        self._ids.setdefault(dedup, row_id)
+    def add(self, dedup: str, row_id: int, received: float, site: str) -> None:
+        self._counts[site] += 1
+        self._ids[dedup] = (row_id, site, self._counts[site])
         self._order.append((received, dedup, row_id))
         self.last_id = max(self.last_id, row_id)
         if len(self._order) > MAX_RECENT:  # a flood: the window shrinks instead of memory growing
@@ -92,15 +95,18 @@ class RecentEvents:
 
     def _forget(self) -> None:
         _, dedup, row_id = self._order.popleft()
-        if self._ids.get(dedup) == row_id:
+        last = self._ids.get(dedup)
+        if last is not None and last[0] == row_id:
             del self._ids[dedup]
 
     def earlier(self, dedups: Sequence[str], now: float) -> dict[str, int]:
-        """{dedup: first id} of those received within the window before ``now``."""
-        order, ids = self._order, self._ids
+        """{dedup: id of the copy} of those received within the window before ``now`` with
+        fewer than ``REUSED_AFTER`` of their site's events stored since (see ``receiver.store``)."""
+        order, ids, counts = self._order, self._ids, self._counts
         while order and order[0][0] < now - self.window:
             self._forget()
-        return {d: ids[d] for d in dedups if d in ids}
+        return {d: last[0] for d in dedups
+                if (last := ids.get(d)) is not None and counts[last[1]] - last[2] < REUSED_AFTER}
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -185,8 +191,9 @@ class SqliteEventStore(EventStore):
             for chunk in batches(fresh(dedups, earlier)):
                 params = [value for position in chunk for value in rows[position]]
                 inserted |= {str(d): int(i) for i, d in conn.execute(insert_sql(len(chunk)), params)}
+        site_of = {dedup: str(row[0]) for dedup, row in zip(dedups, rows, strict=True)}  # site comes first
         for dedup, row_id in sorted(inserted.items(), key=lambda item: item[1]):
-            recent.add(dedup, row_id, now)
+            recent.add(dedup, row_id, now, site_of[dedup])
         return inserted, earlier
 
     async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:

@@ -82,13 +82,13 @@ async def test_a_failed_commit_acks_nobody_and_the_next_batch_works(tmp_path: Pa
 def test_recent_keys_expire_with_the_window_and_a_flood_shortens_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_store, "MAX_RECENT", 3)
     recent = sqlite_store.RecentEvents(window=60)
-    recent.add("a", 1, 0.0)
-    recent.add("b", 2, 30.0)
+    recent.add("a", 1, 0.0, "s")
+    recent.add("b", 2, 30.0, "s")
     assert recent.earlier(["a", "b", "c"], 59.0) == {"a": 1, "b": 2}
     assert recent.earlier(["a", "b"], 61.0) == {"b": 2}  # "a" is older than the window
-    recent.add("c", 3, 62.0)
-    recent.add("d", 4, 63.0)
-    recent.add("e", 5, 64.0)  # a fourth key: the oldest ("b") goes, memory stays bounded
+    recent.add("c", 3, 62.0, "s")
+    recent.add("d", 4, 63.0, "s")
+    recent.add("e", 5, 64.0, "s")  # a fourth key: the oldest ("b") goes, memory stays bounded
     assert recent.earlier(["b", "c", "d", "e"], 65.0) == {"c": 3, "d": 4, "e": 5}
     assert recent.shrunk
 

@@ -18,7 +18,7 @@ from receiver.links import LinkBook
 from receiver.pg_db import pg_query, postgres_ddl
 from receiver.service import open_storage
 from receiver.sitebook import SiteBook
-from receiver.store import DEDUP_WINDOW, NewEvent
+from receiver.store import DEDUP_WINDOW, REUSED_AFTER, NewEvent
 from receiver.supervision import SiteWatch
 from tests.receiver.conftest import ACCOUNTS, Clock, Desk
 
@@ -61,6 +61,23 @@ async def test_a_copy_after_the_dedup_window_is_a_new_event(desk: Desk, store_ur
         assert await store.add(_event(7)) == (again, True)
         clock.advance(DEDUP_WINDOW.total_seconds() + 1)
         assert (await store.add(_event(7)))[1] is False
+
+
+async def test_a_sequence_come_round_at_a_busy_site_is_a_new_event_at_once(desk: Desk, other: Desk) -> None:
+    """A home sending hundreds of reports a second wraps its 9999 sequence numbers in seconds:
+    the same panic under the same number is then a new alarm, not a retransmission to drop.
+    A retransmission (few of the site's events since) stays a duplicate of the copy before it,
+    and another site's traffic does not count."""
+    first, _ = await desk.store.add(_event(7, code="PA"))
+    await desk.store.add_many([_event(n, site="other-home", data=f"#0471|Nri1/TA{n}")
+                               for n in range(REUSED_AFTER)])
+    await desk.store.add_many([_event(100 + n) for n in range(10)])
+    assert await desk.store.add(_event(7, code="PA")) == (first, True)  # a retransmission
+    await desk.store.add_many([_event(10_000 + n) for n in range(REUSED_AFTER)])
+    again, duplicate = await desk.store.add(_event(7, code="PA"))  # the sequence came round
+    assert (again > first, duplicate) == (True, False)
+    assert await desk.store.add(_event(7, code="PA")) == (again, True)  # its retransmission
+    assert await other.store.add(_event(7, code="PA")) == (again, True)  # seen by another process
 
 
 async def test_new_events_are_announced_once_each(desk: Desk) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -144,6 +145,32 @@ class Devices:
         await self.client.publish(topic, event.model_dump_json(), qos=1)
         self.published.append(event)
         return event
+
+
+async def publish_while_killing(devices: Devices, agent: AgentProcess,
+                                events: Sequence[tuple[str, mqtt.EventType]], rng: random.Random, *,
+                                clump: int, pause: float, kills: int, kill_after: float) -> None:
+    """Publish ``events`` in clumps of 1 to ``clump`` with pauses of up to ``pause`` s while the
+    agent is SIGKILLed ``kills`` times, 0.05 to ``kill_after`` s apart, each time restarted."""
+
+    async def publish() -> None:
+        i = 0
+        while i < len(events):
+            for device, kind in events[i:i + rng.randint(1, clump)]:
+                await devices.send(device, kind)
+                i += 1
+            await asyncio.sleep(rng.uniform(0, pause))
+
+    async def kill() -> None:
+        for _ in range(kills):
+            await asyncio.sleep(rng.uniform(0.05, kill_after))
+            agent.kill()
+            agent.start()
+            await agent.connected()
+
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(publish())
+        tg.create_task(kill())
 
 
 async def processed_up_to_here(devices: Devices, receivers: Iterable[Receiver], timeout: float = 30) -> None:

@@ -29,6 +29,7 @@ from tests.faults.harness import (
     agent_process,
     path_spec,
     processed_up_to_here,
+    publish_while_killing,
     receiver_on,
     stored,
     wait_stored,
@@ -77,24 +78,8 @@ async def test_kill_9_during_a_burst_loses_nothing(tmp_path: Path, mosquitto: Mo
             await agent.connected()
             devices = Devices(client)
 
-            async def publish() -> None:
-                i = 0
-                while i < len(plan):  # clumps of 1-25 events, then a pause
-                    for device, kind in plan[i:i + rng.randint(1, 25)]:
-                        await devices.send(device, kind)
-                        i += 1
-                    await asyncio.sleep(rng.uniform(0, 0.8))
-
-            async def kill() -> None:
-                for _ in range(KILLS):
-                    await asyncio.sleep(rng.uniform(0.05, 0.7))
-                    agent.kill()
-                    agent.start()
-                    await agent.connected()
-
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(publish())
-                tg.create_task(kill())
+            await publish_while_killing(devices, agent, plan, rng, clump=25, pause=0.8, kills=KILLS,
+                                        kill_after=0.7)
             await wait_stored([receiver], len(plan), timeout=60, codes=CODES)
             await processed_up_to_here(devices, [receiver])  # anything extra would be stored now
         events = await stored([receiver], CODES)

@@ -10,7 +10,6 @@ order among themselves.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.faults.harness import (
     agent_process,
     path_spec,
     processed_up_to_here,
+    publish_while_killing,
     receiver_on,
     stored,
     wait_stored,
@@ -73,24 +73,8 @@ async def test_kill_9_with_the_alarm_lane_keeps_each_devices_order(tmp_path: Pat
             await agent.wait_log("alarm lane connected")
             devices = Devices(client)
 
-            async def publish() -> None:
-                i = 0
-                while i < len(sent):  # clumps of 1-15 events, then a pause
-                    for device, kind in sent[i:i + rng.randint(1, 15)]:
-                        await devices.send(device, kind)
-                        i += 1
-                    await asyncio.sleep(rng.uniform(0, 0.5))
-
-            async def kill() -> None:
-                for _ in range(KILLS):
-                    await asyncio.sleep(rng.uniform(0.05, 0.6))
-                    agent.kill()
-                    agent.start()
-                    await agent.connected()
-
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(publish())
-                tg.create_task(kill())
+            await publish_while_killing(devices, agent, sent, rng, clump=15, pause=0.5, kills=KILLS,
+                                        kill_after=0.6)
             try:
                 await wait_stored([receiver], len(sent), timeout=90, codes=CODES)
             except AssertionError as exc:  # say what is missing and what the agent did

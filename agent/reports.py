@@ -9,8 +9,9 @@ from agent.panel.actions import Report
 from config.site import AlarmCentre
 from protocol.codes import EventKind, cid_data, sia_data
 from protocol.dc09 import Message
+from protocol.dc09.timestamp import format_timestamp
 
-__all__ = ["for_the_centre", "message_for", "with_evidence"]
+__all__ = ["for_the_centre", "message_for", "with_evidence", "with_occurrence"]
 
 AREA = 1  # one home is one area
 
@@ -29,6 +30,16 @@ def message_for(centre: AlarmCentre, report: Report, sequence: int, now: datetim
         receiver=centre.receiver, prefix=centre.prefix, data=data,
         extended=tuple(extended), timestamp=now,
     )
+
+
+def with_occurrence(report: Report, at: datetime) -> Report:
+    """The time of occurrence goes along as DC-09 ``H`` data (UTC, the frame timestamp's format).
+
+    The operator sees when it happened, also when the report waited in the outbox; and two
+    reports of the same button under the same sequence number (it comes round after 9999,
+    within seconds at a busy home) differ, so the centre never takes the second for a
+    retransmission of the first. A retransmission carries the stored report: the same ``H``."""
+    return replace(report, extended=(("H", format_timestamp(at)), *report.extended))
 
 
 def with_evidence(report: Report, evidence: str | None) -> Report:

@@ -26,7 +26,7 @@ from agent.intake import Intake
 from agent.lane import LaneLock
 from agent.outbox import Outbox
 from agent.pin_checks import PinChecks
-from agent.reports import for_the_centre, with_evidence
+from agent.reports import for_the_centre, with_evidence, with_occurrence
 from agent.transmitter import Transmitter
 from agent.walktest import outcome
 from agent.watchdog import watchdog_loop
@@ -172,7 +172,7 @@ class Agent:
                       seen: list[tuple[str, str]], lines: list[tuple[str, str]]) -> None:
         evidence = self.evidence.current_url()
         also: set[str] = set(self.site.alarm_centre.also_send)
-        reports = [with_evidence(a, evidence) for a in actions
+        reports = [with_occurrence(with_evidence(a, evidence), now) for a in actions
                    if isinstance(a, panel.Report) and for_the_centre(a, also)]
         try:
             items = await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,

@@ -4,12 +4,14 @@ sent to the alarm centre before them (issue 19). Real mosquitto, agent and recei
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from agent.eventlog import read_log
+from protocol.dc09.timestamp import format_timestamp
 from protocol.mqtt import EventType
 from receiver.service import Receiver
 from tests.broker import Mosquitto
@@ -56,3 +58,35 @@ async def test_a_panic_behind_500_queued_events_is_committed_and_sent_first(
                if line.kind == "report"]
     committed = next(i for i, text in enumerate(reports) if text.startswith("panic "))
     assert committed < 100, f"the panic was committed after {committed} of the queued events"
+
+
+async def test_a_second_panic_under_a_sequence_come_round_is_a_new_alarm_at_the_centre(
+        tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """The agent numbers reports 0001-9999 and wraps; a busy home comes round in seconds, so the
+    same button's next panic can carry the number of its last one. Each report carries its time
+    of occurrence (DC-09 ``H``): the centre stores the second panic, never takes it for a
+    retransmission of the first (the e2e bench lost panics that way at 500 events/s)."""
+    async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
+        config = write_site(tmp_path, mosquitto.url,
+                            [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
+        async with agent_in_process(config) as agent, \
+                aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="wrap-e2e") as client:
+            async with asyncio.timeout(10):
+                await agent.link.lane_connected.wait()
+            devices = Devices(client)
+            await agent.outbox.set_meta("sequence", "41")
+            await devices.send("panic-hall", EventType.PRESS)
+            await wait_stored([receiver], 1, timeout=10, codes={"PA"})
+            [first] = await stored([receiver], {"PA"})
+            first_h = dict((x["id"], x["value"]) for x in first.extended)["H"]
+            async with asyncio.timeout(5):  # the next second (H is to the second)
+                while format_timestamp(datetime.now(UTC)) == first_h:
+                    await asyncio.sleep(0.05)
+            await agent.outbox.set_meta("sequence", "41")  # as if 9,999 reports had gone since
+            await devices.send("panic-hall", EventType.PRESS)
+            await wait_stored([receiver], 2, timeout=10, codes={"PA"})
+        events = await stored([receiver], {"PA"})
+    assert [e.sequence for e in events] == [42, 42]
+    assert len({e.id for e in events}) == 2
+    occurred = [dict((x["id"], x["value"]) for x in e.extended)["H"] for e in events]
+    assert occurred[0] == first_h != occurred[1]

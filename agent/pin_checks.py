@@ -84,6 +84,9 @@ class PinChecks:
             await self._refused(cmd, "code_checks_busy", "code checks busy")
             return
         self._refusing = False
+        # the worker takes it now, so one code is being checked and QUEUE more may wait, however
+        # the broker batched them (a burst handed over at once would otherwise find QUEUE only)
+        await asyncio.sleep(0)
 
     async def _refused(self, cmd: mqtt.PanelCommand, counter: str, reason: str) -> None:
         self.counters[counter] += 1

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Clash", "Loc", "receiver_clashes", "site_clashes"]
+__all__ = ["Clash", "Loc", "receiver_clashes", "same_device_id", "site_clashes"]
 
 Loc = tuple[int | str, ...]
 
@@ -42,20 +42,27 @@ def _scalar(value: Any) -> str | None:
 
 
 def _twice(
-    entries: Sequence[tuple[Loc, Any]], what: Callable[[str], str], fix: str, *, fold: bool = False
+    entries: Sequence[tuple[Loc, Any]], what: Callable[[str], str], fix: str, *, fold: bool = False,
+    same: Callable[[str], str] = str,
 ) -> list[Clash]:
+    """``same``: the form in which two values count as one (``fold``: regardless of case)."""
     first: dict[str, Loc] = {}
     out: list[Clash] = []
     for loc, value in entries:
         key = _scalar(value)
         if key is None:
             continue
-        key = key.upper() if fold else key
+        key = same(key.upper() if fold else key)
         if key in first:
             out.append(Clash(loc, what(str(value)), fix, first[key]))
         else:
             first[key] = loc
     return out
+
+
+def same_device_id(device_id: str) -> str:
+    """The form Home Assistant's entity ids give a device id (``agent/discovery.py``)."""
+    return device_id.replace("-", "_")
 
 
 def _pins(data: Any) -> list[tuple[Loc, Any]]:
@@ -97,7 +104,8 @@ def site_clashes(data: Any) -> list[Clash]:
     ]
     return [
         *_twice([(("devices", i, "id"), d.get("id")) for i, d in devices],
-                lambda v: f"device id {v}", "give each device its own id"),
+                lambda v: f"device id {v}", "give each device its own id (Home Assistant reads - as _,"
+                " so door-front and door_front are one entity there)", same=same_device_id),
         *_twice([(("devices", i, "zone"), d.get("zone")) for i, d in devices],
                 lambda v: f"zone {v}", "give each device its own zone number"),
         *_twice(_pins(data), lambda v: f"GPIO pin {v}", "give each input and output its own pin"),

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.conflicts import same_device_id
 from config.pins import is_pin_hash
 from config.types import Duration, Endpoint, KeySpec
 
@@ -303,7 +304,7 @@ class Site(_Model):
     def _unique(self) -> Self:
         seen: dict[str, str] = {}
         for kind, values in (
-            ("device id", [d.id for d in self.devices]),
+            ("device id", [same_device_id(d.id) for d in self.devices]),  # - and _ alike (HA)
             ("zone", [str(d.zone) for d in self.devices]),
             ("GPIO pin", _pins(self.devices)),
         ):

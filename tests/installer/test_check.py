@@ -313,3 +313,12 @@ def test_evidence_over_plain_http_is_refused_off_this_machine(write: Writer, url
 def test_evidence_over_https_or_to_this_machine_is_accepted(write: Writer, url: str) -> None:
     text = SITE_TEXT.replace('  prefix: "0"\n', f'  prefix: "0"\n  evidence_url: {url}\n')
     assert check(write(text)) == []
+
+
+def test_device_ids_home_assistant_would_take_for_one(write: Writer) -> None:
+    text = edit(SITE_TEXT, ("id: window-study", "id: window_bedroom"))
+    path = write(text)
+    first, second = line_of(text, "id: window-bedroom", 1), line_of(text, "id: window_bedroom", 1)
+    assert_at(only(check(path)), path, second, "devices[6].id",
+              f"device id window_bedroom is also used at line {first} (devices[5].id)",
+              "Home Assistant reads - as _")

@@ -227,9 +227,6 @@ class Outbox:
         async with self._lock:  # one hand-over to SQLite's thread: the lock is held no longer
             return await in_thread(self.db, write)
 
-    async def was_seen(self, device: str, event_id: str) -> bool:
-        return (device, event_id) in await self.seen_of([(device, event_id)])
-
     async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these device events were committed before: one statement for all of them."""
         async with self._lock, self.db.execute(

@@ -90,13 +90,13 @@ async def test_the_outbox_reports_a_full_disk(tmp_path: Path) -> None:
         assert await outbox.pending() == 0
         assert await outbox.get_meta("panel_state") is None
         assert await outbox.get_meta("sequence") is None
-        assert not await outbox.was_seen("panic-hall", "e1")
+        assert not await outbox.seen_of([("panic-hall", "e1")])
         async with outbox.db.execute("SELECT COUNT(*) FROM event_log") as cur:
             assert await cur.fetchone() == (0,)
         # and the next step is whole
         await outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)], also_seen=[("panic-hall", "e2")])
         assert await outbox.get_meta("sequence") == "1"
-        assert await outbox.was_seen("panic-hall", "e2")
+        assert await outbox.seen_of([("panic-hall", "e2")]) == {("panic-hall", "e2")}
 
 
 async def test_in_thread_runs_on_the_connections_thread_and_raises_what_failed(tmp_path: Path) -> None:

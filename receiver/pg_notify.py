@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from protocol.tasks import stop
 from receiver.console.live import RESYNC, Bulletin
 
 __all__ = ["EVENTS_CHANNEL", "LIVE_CHANNEL", "NoticeRelay", "Subscription", "new_origin"]
@@ -53,11 +54,8 @@ class Subscription:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), 2)
@@ -123,11 +121,8 @@ class NoticeRelay:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await self._subscription.__aexit__()
         if self._pool is not None:
             await self._pool.close()

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from config.receiver import DEFAULT_PLANS, ReceiverConfig, redact_url
 from protocol.sdnotify import watchdog_loop
+from protocol.tasks import stop
 from receiver.admission import Admission, connection_room
 from receiver.audit import AUDIT_SCHEMA, AuditLog
 from receiver.auth import AUTH_SCHEMA, Accounts, LoginLimiter
@@ -196,11 +197,8 @@ class Receiver:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._desk_task is not None:
-            self._desk_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._desk_task
-            self._desk_task = None
+        await stop(self._desk_task)
+        self._desk_task = None
         await self._storage.aclose()
 
     def port(self, transport: str) -> int:

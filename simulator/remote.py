@@ -7,7 +7,6 @@ publish waits (bounded) for the broker to come back instead of failing the step.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections import deque
@@ -20,6 +19,7 @@ import aiomqtt
 
 from protocol import mqtt
 from protocol.mqtt_client import bounded, still_wanted
+from protocol.tasks import stop
 from simulator.devices import SimAction, sim_topic
 
 __all__ = ["SiteRemote"]
@@ -53,10 +53,8 @@ class SiteRemote:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop(self._task)
+        self._task = None
 
     async def wait_connected(self) -> None:
         try:

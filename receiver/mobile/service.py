@@ -16,6 +16,7 @@ from pathlib import Path
 
 from config.mobile import Mobile, Person
 from config.receiver import Contact
+from protocol.tasks import stop
 from receiver.audit import record
 from receiver.console.render import local
 from receiver.db import Database, Tx
@@ -101,11 +102,8 @@ class MobileService:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await self.hub.close_all()
         if self.tiles is not None:
             await self.tiles.aclose()

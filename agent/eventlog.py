@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import aiosqlite
-
 from agent import panel
 
 __all__ = ["KEEP", "EventLog", "LogLine", "describe", "lines_for", "read_log"]
@@ -44,8 +42,9 @@ class EventLog:
         self._appended = 0
 
     @staticmethod
-    async def create(db: aiosqlite.Connection) -> None:
-        await db.executescript(_SCHEMA)
+    def create(db: sqlite3.Connection) -> None:
+        """On the connection's own thread."""
+        db.executescript(_SCHEMA)
 
     def insert(self, db: sqlite3.Connection, ts: datetime, entries: Sequence[tuple[str, str]]) -> None:
         """On the connection's own thread, inside the caller's transaction."""

@@ -13,22 +13,27 @@ receiver stores once, so the alarm path costs one fsync per step instead of four
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import aiosqlite
+from typing import TypeVar
 
 from agent import hops, lane
 from agent.eventlog import EventLog
-from agent.lane import LaneLock
 from agent.panel.actions import Report
 from protocol.codes import EventKind
-from protocol.durable_sqlite import immediate, immediate_async, in_thread, require
+from protocol.durable_sqlite import immediate, require
+from protocol.sqlite_worker import SqliteWorker
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+AT_ONCE_WAIT = 1.0  # seconds the alarm lane waits (blocking) for the commits queued before its own
 
 __all__ = ["Outbox", "OutboxItem"]
 
@@ -84,7 +89,9 @@ def _row(r: Report, now: str) -> tuple[object, ...]:
 
 
 _URGENCY = {None: (0, 1), True: (1, 1), False: (0, 0)}  # Outbox.next(urgent=): urgent between
-SEEN_KEEP = 5000  # device event ids remembered for de-duplication
+SEEN_KEEP = 5000  # device event ids remembered for de-duplication (the newest)
+SEEN_PRUNE_EVERY = 500  # marks between two prunings of the older ones
+_PRUNE_SEEN = "DELETE FROM seen WHERE rowid <= (SELECT MAX(rowid) FROM seen) - ?"
 
 
 # Report kinds of the version before the panel used protocol.codes.EventKind, as rows may still
@@ -107,140 +114,156 @@ class OutboxItem:
 
 
 class Outbox:
-    """Owner of the agent's SQLite file; one connection, used from the event loop only.
+    """Owner of the agent's SQLite file: one connection on a thread of its own (``SqliteWorker``).
 
-    The panel shell and the transmitter share the connection, so every statement and every
-    transaction holds ``_lock``: one task's statement can never land inside (or read from)
-    another task's open transaction.
+    Every operation is one piece of work on that thread (a statement with its rows, or a whole
+    transaction), run in the order it was queued, so no lock guards the connection. The panel
+    shell queues a step's commit (``queue_step``) with no ``await`` after the step: commits
+    keep the order of the steps, and the alarm lane's press is stepped while the commit before
+    it is still syncing, then waits only for the commits queued ahead of its own.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
-        self._lock = LaneLock()  # the alarm lane's commit goes before queued statements
+        self._db: SqliteWorker | None = None
         self._gone: set[int] = set()  # ACKed, but the disk would not let us delete them
         self.sequence_floor = 0  # the last sequence sent from memory (disk full): never reused
         self.log = EventLog()
+        self._marks = 0  # seen marks since the last pruning (on the outbox's thread)
 
     async def __aenter__(self) -> Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.executescript(_SCHEMA)
-        await EventLog.create(self._db)
-        await self._rename_kinds()
+        self._db = await SqliteWorker(self.path, "outbox-sqlite").__aenter__()
+
+        def prepare(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            EventLog.create(db)
+            with immediate(db):  # reports queued by the previous version keep their meaning
+                for old, (new, restore) in _RENAMED.items():
+                    db.execute("UPDATE outbox SET kind = ?, restore = COALESCE(?, restore) WHERE kind = ?",
+                               (new, restore, old))
+
+        try:
+            await self._db.submit(prepare)
+        except BaseException:
+            await self.__aexit__()
+            raise
         self.path.chmod(0o600)
         return self
 
-    async def _rename_kinds(self) -> None:
-        """Reports queued by the previous version keep their meaning under today's names."""
-        async with self._transaction() as db:
-            for old, (new, restore) in _RENAMED.items():
-                await db.execute("UPDATE outbox SET kind = ?, restore = COALESCE(?, restore) WHERE kind = ?",
-                                 (new, restore, old))
-
     async def __aexit__(self, *exc: object) -> None:
         if self._db is not None:
-            await self._db.close()
+            await self._db.__aexit__()
             self._db = None
 
     @property
-    def db(self) -> aiosqlite.Connection:
+    def db(self) -> SqliteWorker:
         return require(self._db, "Outbox")
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE .. COMMIT under the lock; ROLLBACK (never masking the cause) on error.
+    def _one(self, sql: str, args: tuple[object, ...] = ()) -> Awaitable[tuple[object, ...] | None]:
+        return self.db.submit(lambda db: db.execute(sql, args).fetchone())
 
-        ``durable``: the COMMIT fsyncs (synchronous=FULL) before it returns.
-        """
-        async with self._lock:
-            if durable:
-                await self.db.execute("PRAGMA synchronous=FULL")
-            try:
-                async with immediate_async(self.db) as db:
-                    yield db
-            finally:
-                if durable:
-                    with contextlib.suppress(sqlite3.Error):
-                        await self.db.execute("PRAGMA synchronous=NORMAL")
+    def _write(self, sql: str, args: tuple[object, ...] = ()) -> Awaitable[None]:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(sql, args)
 
-    async def _one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[object, ...] | None:
-        async with self._lock, self.db.execute(sql, args) as cur:
-            row = await cur.fetchone()
-        return tuple(row) if row is not None else None
+        return self.db.submit(write)
 
-    async def _write(self, sql: str, args: tuple[object, ...] = ()) -> None:
-        async with self._lock:
-            await self.db.execute(sql, args)
+    def queue_step(
+        self,
+        reports: list[Report],
+        *,
+        panel_state: str | None = None,
+        also_seen: Sequence[tuple[str, str]] = (),
+        log: Sequence[tuple[str, str]] = (),
+        at: datetime | None = None,
+        at_once: bool = False,
+    ) -> Awaitable[list[OutboxItem]]:
+        """Queue, now, the commit of one step (or several): atomically queue ``reports``, store
+        the panel state, mark device events as seen and append the step's ``log`` lines (kind,
+        text) to the event log, stamped ``at``; fsync before the returned future is done.
+        ``at_once`` (the alarm lane): committed before this returns, on the caller's thread,
+        after the commits queued before it (``SqliteWorker.run_here``).
+
+        Every report gets its DC-09 sequence here, in the same transaction (one read and one
+        write of the counter for all of them), so the transmitter need not write before it
+        sends. The future gives the urgent reports, numbered, so that the alarm lane sends them
+        at once without reading them back; the others are queued with one statement."""
+        created = datetime.now(UTC)
+        now = created.isoformat()
+        stamp = at or created
+        in_lane = lane.active()  # the context does not reach SQLite's thread
+
+        def write(db: sqlite3.Connection) -> list[OutboxItem]:  # on the connection's thread
+            urgent: list[OutboxItem] = []
+            with _durable(db), immediate(db):
+                if in_lane:
+                    hops.mark("writing")
+                numbers = _numbers(db, len(reports), self.sequence_floor)
+                for r, sequence in zip(reports, numbers, strict=True):
+                    if r.urgent:
+                        cur = db.execute(_QUEUE, (*_row(r, now), sequence))
+                        urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
+                if rest := [(*_row(r, now), n) for r, n in zip(reports, numbers, strict=True)
+                            if not r.urgent]:
+                    db.executemany(_QUEUE, rest)
+                if panel_state is not None:
+                    db.execute(_SET_META, ("panel_state", panel_state))
+                if also_seen:
+                    db.executemany("INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
+                                   [(*mark, now) for mark in also_seen])
+                    self._marks += len(also_seen)
+                    if self._marks >= SEEN_PRUNE_EVERY:  # now and then, not on every step
+                        self._marks = 0
+                        db.execute(_PRUNE_SEEN, (SEEN_KEEP,))
+                self.log.insert(db, stamp, log)
+            return urgent
+
+        return self._run(write, at_once)
 
     async def commit_step(
         self,
         reports: list[Report],
         *,
         panel_state: str | None = None,
-        seen: tuple[str, str] | None = None,
         also_seen: Sequence[tuple[str, str]] = (),
         log: Sequence[tuple[str, str]] = (),
         at: datetime | None = None,
     ) -> list[OutboxItem]:
-        """Atomically queue reports, store the panel state, mark device events as seen and
-        append the step's ``log`` lines (kind, text) to the event log, stamped ``at``.
+        """``queue_step`` and wait for its commit."""
+        return await self.queue_step(reports, panel_state=panel_state, also_seen=also_seen, log=log, at=at)
 
-        Every report gets its DC-09 sequence here, in the same transaction (one read and one
-        write of the counter for all of them), so the transmitter need not write before it
-        sends. Returns the urgent reports, numbered, so that the alarm lane sends them at once
-        without reading them back; the others are queued with one statement."""
-        created = datetime.now(UTC)
-        now = created.isoformat()
-        marks = [*([seen] if seen is not None else []), *also_seen]
-        stamp = at or created
-        in_lane = lane.active()  # the context does not reach SQLite's thread
+    def seen_of(self, keys: Sequence[tuple[str, str]], *,
+                at_once: bool = False) -> Awaitable[set[tuple[str, str]]]:
+        """Which of these device events were committed before: one statement for all of them
+        (``at_once``: read before this returns, as ``queue_step``)."""
+        arg = json.dumps([list(k) for k in keys])
 
-        def write(db: sqlite3.Connection) -> list[OutboxItem]:  # on the connection's thread
-            urgent: list[OutboxItem] = []
-            db.execute("PRAGMA synchronous=FULL")
-            try:
-                with immediate(db):
-                    if in_lane:
-                        hops.mark("writing")
-                    numbers = _numbers(db, len(reports), self.sequence_floor)
-                    for r, sequence in zip(reports, numbers, strict=True):
-                        if r.urgent:
-                            cur = db.execute(_QUEUE, (*_row(r, now), sequence))
-                            urgent.append(OutboxItem(int(cur.lastrowid or 0), created, r, sequence, 0))
-                    if rest := [(*_row(r, now), n) for r, n in zip(reports, numbers, strict=True)
-                                if not r.urgent]:
-                        db.executemany(_QUEUE, rest)
-                    if panel_state is not None:
-                        db.execute(_SET_META, ("panel_state", panel_state))
-                    if marks:
-                        db.executemany("INSERT OR IGNORE INTO seen (device, event_id, at) VALUES (?,?,?)",
-                                       [(*mark, now) for mark in marks])
-                    self.log.insert(db, stamp, log)
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("PRAGMA synchronous=NORMAL")
-            return urgent
+        def read(db: sqlite3.Connection) -> set[tuple[str, str]]:
+            rows = db.execute(
+                "SELECT s.device, s.event_id FROM seen s JOIN json_each(?) k"
+                " ON s.device = json_extract(k.value, '$[0]') AND s.event_id = json_extract(k.value, '$[1]')",
+                (arg,)).fetchall()
+            return {(str(r[0]), str(r[1])) for r in rows}
 
-        async with self._lock:  # one hand-over to SQLite's thread: the lock is held no longer
-            return await in_thread(self.db, write)
+        return self._run(read, at_once)
 
-    async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of these device events were committed before: one statement for all of them."""
-        async with self._lock, self.db.execute(
-            "SELECT s.device, s.event_id FROM seen s JOIN json_each(?) k"
-            " ON s.device = json_extract(k.value, '$[0]') AND s.event_id = json_extract(k.value, '$[1]')",
-            (json.dumps([list(k) for k in keys]),),
-        ) as cur:
-            return {(str(r[0]), str(r[1])) for r in await cur.fetchall()}
-
-    async def prune_seen(self) -> None:
-        await self._write(
-            "DELETE FROM seen WHERE rowid NOT IN (SELECT rowid FROM seen ORDER BY at DESC LIMIT ?)",
-            (SEEN_KEEP,),
-        )
+    def _run(self, work: Callable[[sqlite3.Connection], T], at_once: bool) -> Awaitable[T]:
+        """Queued on the outbox's thread; ``at_once``: run on this thread before returning (a
+        done future), unless the work queued before it takes over ``AT_ONCE_WAIT``."""
+        if not at_once:
+            return self.db.submit(work)
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        try:
+            done.set_result(self.db.run_here(work, AT_ONCE_WAIT))
+        except TimeoutError:
+            log.warning("outbox busy for over %.1f s: the alarm lane queues its work", AT_ONCE_WAIT)
+            return self.db.submit(work)
+        except Exception as exc:  # noqa: BLE001 - the caller's await raises it, as when queued
+            done.set_exception(exc)
+        return done
 
     def forget(self, item_id: int) -> None:
         """The report left (ACK/DUH) but its row could not be deleted: skip it from now on."""
@@ -287,17 +310,14 @@ class Outbox:
         ``floor`` is the last sequence the transmitter used (also for reports sent directly
         while the disk was full), so no number is handed out twice in a row.
         """
-        async with self._transaction() as db:
-            seq = await self._next_sequence(floor)
-            if item_id is not None:
-                await db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
-        return seq
+        def assign(db: sqlite3.Connection) -> int:
+            with immediate(db):
+                (seq,) = _numbers(db, 1, floor)
+                if item_id is not None:
+                    db.execute("UPDATE outbox SET sequence = ? WHERE id = ?", (seq, item_id))
+            return seq
 
-    async def _next_sequence(self, floor: int = 0) -> int:
-        """Caller holds the lock, in a transaction."""
-        seq = max(int(await self._get_meta("sequence") or 0), floor) % 9999 + 1
-        await self._set_meta("sequence", str(seq))
-        return seq
+        return await self.db.submit(assign)
 
     async def attempted(self, item_id: int) -> None:
         await self._write("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
@@ -308,27 +328,35 @@ class Outbox:
 
     async def reject(self, item: OutboxItem, reason: str) -> None:
         """The receiver answered DUH: keep a record, never resend."""
-        async with self._transaction(durable=True) as db:
-            await db.execute(
-                "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
-                (item.id, item.created_at.isoformat(), item.report.kind.value, item.report.number, reason),
-            )
-            await db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
+        def record(db: sqlite3.Connection) -> None:
+            with _durable(db), immediate(db):
+                db.execute(
+                    "INSERT INTO rejected (id, created_at, kind, number, reason) VALUES (?,?,?,?,?)",
+                    (item.id, item.created_at.isoformat(), item.report.kind.value, item.report.number,
+                     reason),
+                )
+                db.execute("DELETE FROM outbox WHERE id = ?", (item.id,))
 
-    async def _get_meta(self, key: str) -> str | None:
-        """Caller holds the lock."""
-        async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
-
-    async def _set_meta(self, key: str, value: str) -> None:
-        """Caller holds the lock."""
-        await self.db.execute(_SET_META, (key, value))
+        await self.db.submit(record)
 
     async def get_meta(self, key: str) -> str | None:
-        async with self._lock:
-            return await self._get_meta(key)
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row[0]) if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        async with self._lock:
-            await self._set_meta(key, value)
+        await self._write(_SET_META, (key, value))
+
+    async def rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Every row of a query (for inspection: tests, the installer's tools)."""
+        return await self.db.submit(lambda db: [tuple(r) for r in db.execute(sql, args).fetchall()])
+
+
+@contextlib.contextmanager
+def _durable(db: sqlite3.Connection) -> Iterator[None]:
+    """The transaction inside fsyncs at COMMIT (synchronous=FULL), then back to NORMAL."""
+    db.execute("PRAGMA synchronous=FULL")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("PRAGMA synchronous=NORMAL")

@@ -1,11 +1,12 @@
 """The agent: the wiring of its parts around the panel core.
 
 ``BrokerLink`` (MQTT connection) hands batches to the ``Intake`` (what each message means),
-which asks for core steps; each step runs under one lock: the core computes
-``(state, actions)``, the new state, the reports and the step's log lines are committed to the
-``Outbox`` in one transaction, and only then are device events confirmed, the panel state
-published and the ``Transmitter`` woken. ``PinChecks`` hash typed codes off the message path;
-the ``EvidenceRelay`` uploads snapshots; a timer loop wakes the core at its next deadline.
+which asks for core steps: the core computes ``(state, actions)``, and the new state, the
+reports and the step's log lines are queued for one commit to the ``Outbox`` with no await
+between (so commits keep the order of the steps, without a lock); only once committed are
+device events confirmed, the panel state published and the ``Transmitter`` woken.
+``PinChecks`` hash typed codes off the message path; the ``EvidenceRelay`` uploads snapshots;
+a timer loop wakes the core at its next deadline.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from agent.eventlog import describe, lines_for
 from agent.evidence import EvidenceRelay
 from agent.inbox import Incoming
 from agent.intake import Intake
-from agent.lane import LaneLock
 from agent.outbox import Outbox
 from agent.pin_checks import PinChecks
 from agent.reports import for_the_centre, with_evidence, with_occurrence
@@ -64,7 +64,6 @@ class Agent:
         self.link = BrokerLink(site, clock, self._fault, self.counters)
         self.intake = Intake(site, self, self.counters)
         self.connected = self.link.connected
-        self._lock = LaneLock()  # the panel's step: the alarm lane's press goes first
         self._deadline_changed = asyncio.Event()
 
     def _fault(self, name: str, active: bool) -> None:
@@ -111,7 +110,7 @@ class Agent:
         await self.pins.submit(cmd)
 
     async def seen_of(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        return await self.outbox.seen_of(keys)
+        return await self.outbox.seen_of(keys, at_once=lane.active())
 
     async def confirm(self, device: str, ids: list[str]) -> None:
         await self._publish(mqtt.device_topic(self.site.id, device, mqtt.Channel.CONFIRM),
@@ -133,21 +132,24 @@ class Agent:
         await self.apply_all([event], seen=[])
 
     async def apply_all(self, inputs: list[panel.Input], *, seen: list[tuple[str, str]]) -> None:
-        """Steps of the core, one commit for all of them (marking ``seen`` events), then effects."""
-        async with self._lock:
-            if lane.active():
-                hops.mark("stepping")
-            now = self.clock()
-            before = panel.next_deadline(self.state)
-            actions: list[panel.Action] = []
-            lines: list[tuple[str, str]] = []
-            for event in inputs:
-                self.state, more = panel.step(self.site, self.state, event, now)
-                actions += more
-                lines += lines_for(describe(event), more)
-            await self._commit(actions, now, seen=seen, lines=lines)
-            if panel.next_deadline(self.state) != before:
-                self._deadline_changed.set()
+        """Steps of the core, one commit for all of them (marking ``seen`` events), then effects.
+
+        The steps and the queueing of their commit happen with no ``await`` between them, so
+        commits keep the order of the steps without a lock: the next step (a panic press from
+        the alarm lane) runs while this commit syncs, and its commit queues right behind."""
+        if lane.active():
+            hops.mark("stepping")
+        now = self.clock()
+        before = panel.next_deadline(self.state)
+        actions: list[panel.Action] = []
+        lines: list[tuple[str, str]] = []
+        for event in inputs:
+            self.state, more = panel.step(self.site, self.state, event, now)
+            actions += more
+            lines += lines_for(describe(event), more)
+        if panel.next_deadline(self.state) != before:
+            self._deadline_changed.set()
+        await self._commit(actions, now, seen=seen, lines=lines)
         await self._perform(actions)
 
     async def _resume_after_settle(self) -> None:
@@ -158,25 +160,28 @@ class Agent:
         panel never saw, and replaying them would turn a test into real alarms. The end of the
         walk test resumes instead."""
         await asyncio.sleep(RESUME_SETTLE)
-        async with self._lock:
-            if self.state.walktest is not None:
-                log.info("resume deferred: walk test running, the panel catches up when it ends")
-                return
-            now = self.clock()
-            self.state, actions = panel.resume(self.site, self.state, dict(self.intake.retained), now)
-            await self._commit(actions, now, seen=[], lines=lines_for("resume after (re)connect", actions))
-            self._deadline_changed.set()
+        if self.state.walktest is not None:
+            log.info("resume deferred: walk test running, the panel catches up when it ends")
+            return
+        now = self.clock()
+        self.state, actions = panel.resume(self.site, self.state, dict(self.intake.retained), now)
+        self._deadline_changed.set()
+        await self._commit(actions, now, seen=[], lines=lines_for("resume after (re)connect", actions))
         await self._perform(actions)
 
     async def _commit(self, actions: list[panel.Action], now: datetime, *,
                       seen: list[tuple[str, str]], lines: list[tuple[str, str]]) -> None:
+        """Queue the commit of the state just stepped at once (before the first await), then
+        wait for it; a disk that cannot be written sends the reports from memory. The alarm
+        lane's commit is done before the queueing returns (``Outbox.queue_step``)."""
         evidence = self.evidence.current_url()
         also: set[str] = set(self.site.alarm_centre.also_send)
         reports = [with_occurrence(with_evidence(a, evidence), now) for a in actions
                    if isinstance(a, panel.Report) and for_the_centre(a, also)]
+        pending = self.outbox.queue_step(reports, panel_state=self.state.to_json(), also_seen=seen,
+                                         log=lines, at=now, at_once=lane.active())
         try:
-            items = await self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
-                                                  log=lines, at=now)
+            items = await pending
         except (OSError, sqlite3.Error) as exc:  # disk trouble: send from memory, never drop
             log.error("outbox cannot be written (%s); sending %d report(s) directly", exc, len(reports))
             self.counters["outbox_write_failed"] += 1

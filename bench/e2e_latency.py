@@ -1,10 +1,11 @@
 """End-to-end panic latency, hop by hop, idle and under load (issue 19).
 
-A panic button (the real driver link, ``drivers/link.py``) is pressed; the time is taken at every
-hop: driver press -> agent received -> committed to the outbox -> DC-09 frame sending -> receiver
-decoded -> receiver committed -> the console's live notice (SSE on ``/live``) -> the queue rows
-the page then fetches. Real mosquitto (``set_tcp_nodelay``), the agent as a subprocess with the
-example site, the real receiver in this process (its own callbacks time its hops), background
+A panic button (the real driver link, ``drivers/link.py``, in a process of its own as on the Pi:
+``bench/press.py``) is pressed; the time is taken at every hop: driver press -> agent received
+-> committed to the outbox -> DC-09 frame sending -> receiver decoded -> receiver committed ->
+the console's live notice (SSE on ``/live``) -> the queue rows the page then fetches. Real
+mosquitto (``set_tcp_nodelay``), the agent as a subprocess with the example site, the real
+receiver in this process (its own callbacks time its hops), background
 traffic from a separate process (``bench/traffic.py``). The agent's hops come from its
 ``WACHTER_HOP_TRACE`` file (``agent/hops.py``): perf_counter is the machine's monotonic clock.
 
@@ -46,9 +47,6 @@ import traffic
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.receiver import Account
-from drivers.broker import Broker
-from drivers.link import DeviceLink
-from protocol import mqtt
 from receiver.auth import Role
 from receiver.service import Receiver
 from simulator.mosquitto import Mosquitto
@@ -215,10 +213,46 @@ async def _drained(outbox: Path, timeout: float = 120) -> None:
 
 
 @dataclass
+class Button:
+    """The panic button's driver, in its own process (``bench/press.py``)."""
+
+    proc: asyncio.subprocess.Process
+
+    async def press(self) -> float:
+        """Press once; the perf_counter time of the press, as the driver took it."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"press\n")
+        async with asyncio.timeout(10):
+            return float(await self.proc.stdout.readline())
+
+
+@contextlib.asynccontextmanager
+async def _button(port: int) -> AsyncIterator[Button]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("press.py")), "--port", str(port), "--site", SITE,
+        "--device", "panic-hall", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        async with asyncio.timeout(15):
+            ready = await proc.stdout.readline()
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the panic button did not start: {ready!r}")
+        yield Button(proc)
+    finally:
+        proc.stdin.close()
+        try:
+            async with asyncio.timeout(10):
+                await proc.wait()
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+@dataclass
 class Stack:
     receiver: Receiver
     watch: Watch
-    link: DeviceLink
+    button: Button
     agent: AgentProcess
     trace: Path
     http: aiohttp.ClientSession
@@ -233,8 +267,7 @@ async def _press_once(stack: Stack, phase: Phase, record: bool) -> None:
     watch = stack.watch
     stack.presses += 1
     await asyncio.sleep(random.uniform(0, 0.01))  # not in step with the background's pace
-    pressed = time.perf_counter()
-    stack.link.event(mqtt.EventType.PRESS)
+    pressed = await stack.button.press()
     stored = await watch.until("stored", stack.presses, timeout=CAP)
     decoded = await watch.until("decoded", stack.presses)
     try:
@@ -344,18 +377,16 @@ async def _run(tmp: Path) -> list[Phase]:
             trace = tmp / "hops.txt"
             trace.touch()
             base = f"http://127.0.0.1:{receiver.http_port}"
-            link = DeviceLink(Broker("127.0.0.1", broker.port), SITE, "panic-hall")
             site = write_site(tmp, broker.url, paths)
             async with agent_process(tmp, site, WACHTER_HOP_TRACE=str(trace)) as agent, \
-                    link, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http, \
+                    _button(broker.port) as button, \
+                    aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http, \
                     asyncio.TaskGroup() as tg:
                 await agent.connected()
-                async with asyncio.timeout(10):
-                    await link.connected.wait()
                 login = await http.post(f"{base}/login", data={"user": "bench", "password": "bench-password"})
                 assert login.status == 200, login.status
                 listener = tg.create_task(watch.listen(http, base), name="sse")
-                stack = Stack(receiver, watch, link, agent, trace, http, base, broker.port)
+                stack = Stack(receiver, watch, button, agent, trace, http, base, broker.port)
                 await asyncio.sleep(1.0)  # the agent's resume after connect
                 for _ in range(WARMUP):
                     await _press_once(stack, Phase("warm-up"), record=False)

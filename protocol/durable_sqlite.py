@@ -1,23 +1,24 @@
 """SQLite the way the alarm path uses it: explicit write transactions that commit whole or not at
 all, with a rollback that never replaces the error that caused it.
 
-Used by the agent's outbox (aiosqlite) and the receiver's event store and console tables
-(``sqlite3`` on the loop's thread, and aiosqlite). SQLite rolls a transaction back by itself on
-some errors (a full disk, an I/O error, SQLITE_BUSY in the middle of one): a plain ``ROLLBACK``
-then fails with "no transaction is active" and that error would be raised instead of the real
-one. Each helper costs what the hand-written form did (one generator frame per transaction).
+Used by the agent's outbox (on a thread of its own, ``protocol/sqlite_worker.py``) and the
+receiver's event store and console tables (``sqlite3`` on the loop's thread, and aiosqlite).
+SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error,
+SQLITE_BUSY in the middle of one): a plain ``ROLLBACK`` then fails with "no transaction is
+active" and that error would be raised instead of the real one. Each helper costs what the
+hand-written form did (one generator frame per transaction).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TypeVar
 
 import aiosqlite
 
-__all__ = ["immediate", "immediate_async", "in_thread", "require"]
+__all__ = ["immediate", "immediate_async", "require"]
 
 T = TypeVar("T")
 
@@ -55,14 +56,3 @@ async def immediate_async(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite
         with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
             await conn.execute("ROLLBACK")
         raise
-
-
-async def in_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``work`` on the connection's own thread in one hand-over, with the plain sqlite3
-    connection: a transaction of many statements costs one round trip through the event loop
-    instead of one per statement, so it holds the caller's lock only as long as SQLite works.
-
-    Uses aiosqlite's worker queue (``_execute``, ``_conn``; the same in 0.17 to 0.22): the
-    statements run in the order they were queued with everything else on that connection.
-    """
-    return await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call,no-any-return]

@@ -33,7 +33,7 @@ def step(
     """Apply one input at ``now``; ``state`` itself is never modified."""
     if now.tzinfo is None or now.utcoffset() != timedelta(0):
         raise ValueError(f"now must be an aware UTC datetime, got {now!r}")
-    turn = Turn(site, state.model_copy(deep=True), now)
+    turn = Turn(site, state.clone(), now)
     _dispatch(turn, event)
     turn.state.clock = now
     after = public_state(turn.state, now)

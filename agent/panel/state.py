@@ -5,7 +5,7 @@ Timers are stored as deadlines, so a restarted agent resumes exactly where it st
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -24,6 +24,24 @@ __all__ = [
 ]
 
 ArmMode = Literal["armed_away", "armed_home", "armed_night"]
+
+_M = TypeVar("_M")
+
+
+def _copied(value: _M) -> _M:
+    """``value`` with its own copy of every record, list and dict in it (scalars are shared)."""
+    if isinstance(value, BaseModel):
+        clone = value.model_copy()  # a new __dict__ (and fields-set), the same values
+        fields = clone.__dict__
+        for name, item in value.__dict__.items():
+            if isinstance(item, BaseModel | list | dict):
+                fields[name] = _copied(item)
+        return clone
+    if isinstance(value, list):
+        return [_copied(v) for v in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
 
 
 class _Record(BaseModel):
@@ -114,6 +132,11 @@ class PanelState(_Record):
 
     def to_json(self) -> str:
         return self.model_dump_json()
+
+    def clone(self) -> PanelState:
+        """A deep copy for the next step to change (``model_copy(deep=True)`` at less than half
+        the cost: every field is immutable but the nested records, lists and dicts)."""
+        return _copied(self)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> PanelState:

@@ -125,9 +125,9 @@ async def test_duh_on_a_plain_path_is_not_repeated_and_raises_a_fault(tmp_path: 
             await _wait(lambda: _empty(tx))
             nulls = (tx.polls - polls) + (tx.lane_polls - lanes)
             assert counters["duh_unknown_account"] == before + 2 + nulls
-        async with tx.outbox, tx.outbox.db.execute("SELECT kind, reason FROM rejected") as cur:
-            assert [tuple(r) for r in await cur.fetchall()] == [("panic", "DUH from primary"),
-                                                                 ("tamper", "DUH from primary")]
+        async with tx.outbox:
+            assert await tx.outbox.rows("SELECT kind, reason FROM rejected") == [
+                ("panic", "DUH from primary"), ("tamper", "DUH from primary")]
         assert any("DUH" in name for name, on in faults if on)
 
 
@@ -141,8 +141,8 @@ async def test_plain_duh_to_an_encrypted_report_keeps_it_queued(tmp_path: Path) 
             await _wait(lambda: _answered(receiver, "duh_unknown_account", 6), timeout=10)
             assert await tx.outbox.pending() >= 1
             assert tx.counters["unauthenticated_answer"] >= 6
-        async with tx.outbox, tx.outbox.db.execute("SELECT COUNT(*) FROM rejected") as cur:
-            assert (await cur.fetchone()) == (0,)
+        async with tx.outbox:
+            assert await tx.outbox.rows("SELECT COUNT(*) FROM rejected") == [(0,)]
 
 
 async def _count(receiver: Receiver, n: int) -> bool:

@@ -4,6 +4,7 @@ sent to the alarm centre before them (issue 19). Real mosquitto, agent and recei
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import aiomqtt
 import pytest
 
 from agent.eventlog import read_log
+from agent.panel import PanelState
 from protocol.dc09.timestamp import format_timestamp
 from protocol.mqtt import EventType
 from receiver.service import Receiver
@@ -90,3 +92,33 @@ async def test_a_second_panic_under_a_sequence_come_round_is_a_new_alarm_at_the_
     assert len({e.id for e in events}) == 2
     occurred = [dict((x["id"], x["value"]) for x in e.extended)["H"] for e in events]
     assert occurred[0] == first_h != occurred[1]
+
+
+async def test_presses_among_a_stream_of_events_leave_the_stored_state_the_panels(
+        tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """The lane commits a press at once while the main session's commits are still queued or
+    syncing; each commit carries the state of its own step, in the order of the steps, so the
+    state a restart reads is the panel's own, and every report reaches the centre."""
+    async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
+        config = write_site(tmp_path, mosquitto.url,
+                            [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
+        async with agent_in_process(config) as agent, \
+                aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="order-e2e") as client:
+            async with asyncio.timeout(10):
+                await agent.link.lane_connected.wait()
+            devices = Devices(client)
+            tampered = dict.fromkeys(CHATTY, False)
+            for i in range(300):
+                device = CHATTY[i % len(CHATTY)]
+                tampered[device] = not tampered[device]
+                await devices.send(device, EventType.TAMPER if tampered[device] else EventType.TAMPER_RESTORE)
+                if i % 60 == 30:
+                    await devices.send("panic-hall", EventType.PRESS)
+            await wait_stored([receiver], 300, timeout=60, codes={"TA", "TR"})
+            await wait_stored([receiver], 1, timeout=10, codes={"PA"})
+            assert agent.counters["lane_event"] >= 1
+        in_memory = agent.state  # the agent has stopped: every step it took is committed
+    with sqlite3.connect(tmp_path / "agent" / "agent.db") as db:
+        (stored_state,) = db.execute("SELECT value FROM meta WHERE key = 'panel_state'").fetchone()
+    assert PanelState.from_json(stored_state) == in_memory
+    assert all(in_memory.devices[d].troubles == [] for d in CHATTY)  # 300 toggles: restored again

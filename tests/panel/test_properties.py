@@ -49,3 +49,29 @@ def test_any_sequence_keeps_the_invariants(events: list[tuple[Input, int]]) -> N
         state, _ = step(SITE, state, Tick(), now)
         deadline = next_deadline(state)
         assert deadline is None or deadline > now  # a Tick consumes what fell due: no busy loop
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(inputs, st.integers(0, 400)), max_size=12))
+def test_a_step_never_changes_the_state_it_was_given(events: list[tuple[Input, int]]) -> None:
+    """The shell keeps the state it stepped from until the commit: ``clone`` must share nothing
+    a step can change (the devices' records, their trouble lists, the walk test's points)."""
+    state, now = initial_state(SITE), T0
+    for event, gap in events:
+        now += timedelta(seconds=gap)
+        before = state.to_json()
+        after, _ = step(SITE, state, event, now)
+        assert state.to_json() == before
+        assert state.clone() == state and state.clone() is not state
+        state = after
+
+
+def test_a_clone_shares_no_record_list_or_dict() -> None:
+    state, _ = step(SITE, initial_state(SITE), DeviceInput("door-front", EventType.TAMPER, at=T0), T0)
+    clone = state.clone()
+    assert clone == state
+    for name, device in state.devices.items():
+        assert clone.devices[name] is not device and clone.devices[name].troubles is not device.troubles
+    assert clone.devices is not state.devices and clone.bypassed is not state.bypassed
+    clone.devices["door-front"].troubles.append("masking")
+    assert "masking" not in state.devices["door-front"].troubles

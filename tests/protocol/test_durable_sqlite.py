@@ -8,7 +8,6 @@ pages (``max_page_count``) is full after a few inserts, on any machine and witho
 from __future__ import annotations
 
 import sqlite3
-import threading
 from pathlib import Path
 
 import aiosqlite
@@ -17,7 +16,7 @@ import pytest
 from agent.outbox import Outbox
 from agent.panel import Report
 from protocol.codes import EventKind
-from protocol.durable_sqlite import immediate, immediate_async, in_thread, require
+from protocol.durable_sqlite import immediate, immediate_async, require
 from receiver.db import SqliteDatabase
 from receiver.sqlite_store import SqliteEventStore
 from receiver.store import NewEvent
@@ -78,45 +77,23 @@ async def test_the_event_store_reports_a_full_disk(tmp_path: Path) -> None:
 
 async def test_the_outbox_reports_a_full_disk(tmp_path: Path) -> None:
     async with Outbox(tmp_path / "agent.db") as outbox:
-        async with outbox.db.execute("PRAGMA page_count") as cur:
-            (pages,) = await cur.fetchone()  # type: ignore[misc]
-        await outbox.db.execute(f"PRAGMA max_page_count={pages + 1}")
+        [(pages,)] = await outbox.rows("PRAGMA page_count")
+        await outbox.rows(f"PRAGMA max_page_count={pages + 1}")
         with pytest.raises(sqlite3.OperationalError, match="full"):
             await outbox.commit_step([Report(EventKind.TAMPER, n, text="x" * 1500) for n in range(20)],
                                      panel_state="armed_away", also_seen=[("panic-hall", "e1")],
                                      log=[("input", "panic-hall: press")])
         # nothing of the step is kept: no report, no state, no mark, no log line, no sequence
-        await outbox.db.execute("PRAGMA max_page_count=100000")
+        await outbox.rows("PRAGMA max_page_count=100000")
         assert await outbox.pending() == 0
         assert await outbox.get_meta("panel_state") is None
         assert await outbox.get_meta("sequence") is None
         assert not await outbox.seen_of([("panic-hall", "e1")])
-        async with outbox.db.execute("SELECT COUNT(*) FROM event_log") as cur:
-            assert await cur.fetchone() == (0,)
+        assert await outbox.rows("SELECT COUNT(*) FROM event_log") == [(0,)]
         # and the next step is whole
         await outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)], also_seen=[("panic-hall", "e2")])
         assert await outbox.get_meta("sequence") == "1"
         assert await outbox.seen_of([("panic-hall", "e2")]) == {("panic-hall", "e2")}
-
-
-async def test_in_thread_runs_on_the_connections_thread_and_raises_what_failed(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "x.db", isolation_level=None) as conn:
-        await conn.execute("CREATE TABLE t (x)")
-
-        def where(db: sqlite3.Connection) -> int:
-            db.execute("INSERT INTO t VALUES (1)")
-            return threading.get_ident()
-
-        assert await in_thread(conn, where) != threading.get_ident()
-
-        def fails(db: sqlite3.Connection) -> None:
-            with immediate(db):
-                db.execute("INSERT INTO t VALUES (2)")
-                db.execute("INSERT INTO nowhere VALUES (3)")
-
-        with pytest.raises(sqlite3.OperationalError, match="no such table: nowhere"):
-            await in_thread(conn, fails)
-        assert await conn.execute_fetchall("SELECT x FROM t") == [(1,)]
 
 
 def test_outside_its_context_says_which() -> None:

@@ -97,7 +97,7 @@ class Intake:
         self._lane_busy += 1
         self._lane_done.clear()  # the main session starts no new commit before these
         try:
-            with lane.entered():  # checked and committed at once (``Outbox.queue_step(at_once=)``)
+            with lane.entered():  # checked and committed at once (``Outbox.commit_step(at_once=)``)
                 for event in presses:
                     self.counters["lane_event"] += 1
                     await self._device_events([event], lane=True)

@@ -118,7 +118,7 @@ class Outbox:
 
     Every operation is one piece of work on that thread (a statement with its rows, or a whole
     transaction), run in the order it was queued, so no lock guards the connection. The panel
-    shell queues a step's commit (``queue_step``) with no ``await`` after the step: commits
+    shell queues a step's commit (``commit_step``) with no ``await`` after the step: commits
     keep the order of the steps, and the alarm lane's press is stepped while the commit before
     it is still syncing, then waits only for the commits queued ahead of its own.
     """
@@ -171,7 +171,7 @@ class Outbox:
 
         return self.db.submit(write)
 
-    def queue_step(
+    def commit_step(
         self,
         reports: list[Report],
         *,
@@ -181,9 +181,11 @@ class Outbox:
         at: datetime | None = None,
         at_once: bool = False,
     ) -> Awaitable[list[OutboxItem]]:
-        """Queue, now, the commit of one step (or several): atomically queue ``reports``, store
-        the panel state, mark device events as seen and append the step's ``log`` lines (kind,
-        text) to the event log, stamped ``at``; fsync before the returned future is done.
+        """Queue, now, the commit of one step (or several); await the result for it to be done.
+
+        The commit atomically queues ``reports``, stores the panel state, marks device events as
+        seen and appends the step's ``log`` lines (kind, text) to the event log, stamped ``at``,
+        with an fsync before the returned future is done.
         ``at_once`` (the alarm lane): committed before this returns, on the caller's thread,
         after the commits queued before it (``SqliteWorker.run_here``).
 
@@ -223,22 +225,10 @@ class Outbox:
 
         return self._run(write, at_once)
 
-    async def commit_step(
-        self,
-        reports: list[Report],
-        *,
-        panel_state: str | None = None,
-        also_seen: Sequence[tuple[str, str]] = (),
-        log: Sequence[tuple[str, str]] = (),
-        at: datetime | None = None,
-    ) -> list[OutboxItem]:
-        """``queue_step`` and wait for its commit."""
-        return await self.queue_step(reports, panel_state=panel_state, also_seen=also_seen, log=log, at=at)
-
     def seen_of(self, keys: Sequence[tuple[str, str]], *,
                 at_once: bool = False) -> Awaitable[set[tuple[str, str]]]:
         """Which of these device events were committed before: one statement for all of them
-        (``at_once``: read before this returns, as ``queue_step``)."""
+        (``at_once``: read before this returns, as ``commit_step``)."""
         arg = json.dumps([list(k) for k in keys])
 
         def read(db: sqlite3.Connection) -> set[tuple[str, str]]:

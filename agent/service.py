@@ -173,12 +173,12 @@ class Agent:
                       seen: list[tuple[str, str]], lines: list[tuple[str, str]]) -> None:
         """Queue the commit of the state just stepped at once (before the first await), then
         wait for it; a disk that cannot be written sends the reports from memory. The alarm
-        lane's commit is done before the queueing returns (``Outbox.queue_step``)."""
+        lane's commit is done before the queueing returns (``Outbox.commit_step``)."""
         evidence = self.evidence.current_url()
         also: set[str] = set(self.site.alarm_centre.also_send)
         reports = [with_occurrence(with_evidence(a, evidence), now) for a in actions
                    if isinstance(a, panel.Report) and for_the_centre(a, also)]
-        pending = self.outbox.queue_step(reports, panel_state=self.state.to_json(), also_seen=seen,
+        pending = self.outbox.commit_step(reports, panel_state=self.state.to_json(), also_seen=seen,
                                          log=lines, at=now, at_once=lane.active())
         try:
             items = await pending

@@ -4,9 +4,12 @@ next ``EventStore.add_many`` (one durable COMMIT, one fsync, for all of them).
 Every caller of ``add`` still returns only after its own event is committed, so an ACK sent
 after ``add`` keeps the rule "ACK only after commit"; the store keeps its durability settings.
 
-The alarm lane: a hold-up or panic event (``AlarmClass.HOLDUP``) that arrives while a batch is
-in flight does not join the crowd that gathers meanwhile: the next commit is its own, ahead of
-them, and then ``on_urgent`` callbacks run (the alarm desk starts at once).
+The alarm lane: a hold-up or panic event (``AlarmClass.HOLDUP``) never joins the crowd. Where
+the store can commit at once (``EventStore.add_now``: SQLite, whose commit is synchronous on the
+loop anyway) it is committed before ``submit`` returns, with no turn through a loop busy with
+other sites' frames; otherwise (PostgreSQL, or a console transaction holding the file) the next
+commit is its own, ahead of the frames that gathered meanwhile. Then ``on_urgent`` callbacks
+run (the alarm desk starts at once).
 """
 
 from __future__ import annotations
@@ -55,11 +58,35 @@ class EventCommitter:
         """Queue ``event`` for the next batch; the future resolves once the batch is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
-        lane = self._urgent if alarm_class(event.code) is AlarmClass.HOLDUP else self._waiting
+        urgent = alarm_class(event.code) is AlarmClass.HOLDUP
+        lane = self._urgent if urgent else self._waiting
         lane.append((event, future))
+        if urgent and self._commit_now():
+            return future
         if self._flushing is None:
             self._flushing = loop.create_task(self._flush(), name="event-commit")
         return future
+
+    def _commit_now(self) -> bool:
+        """The urgent events queued (the one just submitted, and any before it) committed at
+        once, when the store can; False: it cannot, they wait for the next commit."""
+        batch = self._urgent
+        try:
+            results = self.store.add_now([event for event, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - to every waiter: nobody is ACKed, all retransmit
+            self._urgent = []
+            _fail(batch, exc)
+            return True
+        if results is None:
+            return False
+        self._urgent = []
+        self.commits += 1
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():  # a caller cancelled meanwhile: its event is stored all the same
+                future.set_result(result)
+        for wake in self.on_urgent:
+            wake()
+        return True
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Let the batch in flight finish (its senders are owed an answer), then stop."""

@@ -169,13 +169,24 @@ class SqliteEventStore(EventStore):
         return require(self._reader, "EventStore")
 
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
+        async with self.writer_turn:  # free unless a console transaction is open: no wait
+            return self._add(events)
+
+    def add_now(self, events: Sequence[NewEvent]) -> list[Result] | None:
+        """The commit is synchronous here anyway: done at once unless a console transaction
+        holds the file's writer turn."""
+        if self.writer_turn.locked():
+            return None
+        return self._add(events)
+
+    def _add(self, events: Sequence[NewEvent]) -> list[Result]:
+        """The caller has the writer turn (or saw it free, with no await since)."""
         writer = require(self._writer, "EventStore")
         now = self.clock()
         received = now.isoformat()
         rows = [event.values(received) for event in events]
         dedups = [str(row[-1]) for row in rows]  # the dedup column comes last
-        async with self.writer_turn:  # free unless a console transaction is open: no wait
-            inserted, earlier = self._commit(writer, rows, dedups, now.timestamp())
+        inserted, earlier = self._commit(writer, rows, dedups, now.timestamp())
         for event_id in sorted(inserted.values()):
             self.notify_added(event_id)
         return outcomes(dedups, inserted, earlier)

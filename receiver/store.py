@@ -228,6 +228,13 @@ class EventStore(ABC):
     async def add_many(self, events: Sequence[NewEvent]) -> list[Result]:
         """Commit events together (one durable commit); (id, duplicate) for each, in order."""
 
+    def add_now(self, events: Sequence[NewEvent]) -> list[Result] | None:
+        """``add_many`` done before this returns, on the event loop's thread, when the store can
+        commit without waiting (the alarm lane: a panic's one fsync with the loop stopped, not
+        a turn through a loop busy with other sites' frames); None when it cannot, and then
+        nothing was done. A store on a server (PostgreSQL) never can."""
+        return None
+
     @abstractmethod
     async def _rows(self, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]: ...
 

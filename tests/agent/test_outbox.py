@@ -51,11 +51,11 @@ async def test_the_alarm_lanes_commit_lands_after_the_commits_queued_before_it(t
     async with Outbox(tmp_path / "agent.db") as outbox:
         gate = threading.Event()
         held = outbox.db.submit(lambda db: gate.wait(10))  # the outbox's thread is busy (a slow fsync)
-        before = outbox.queue_step([Report(EventKind.TAMPER, 1)], panel_state="stepped first")
+        before = outbox.commit_step([Report(EventKind.TAMPER, 1)], panel_state="stepped first")
         threading.Timer(0.2, gate.set).start()
-        lane = outbox.queue_step([Report(EventKind.PANIC, 2, urgent=True)], panel_state="stepped second",
+        lane = outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)], panel_state="stepped second",
                                  at_once=True)
-        assert isinstance(lane, asyncio.Future) and lane.done()  # committed when queue_step returned
+        assert isinstance(lane, asyncio.Future) and lane.done()  # committed when commit_step returned
         assert gate.is_set() and await held
         [panic] = await lane
         await before
@@ -73,7 +73,7 @@ async def test_the_alarm_lane_queues_when_the_outbox_is_stuck(tmp_path: Path,
     async with Outbox(tmp_path / "agent.db") as outbox:
         gate = threading.Event()
         held = outbox.db.submit(lambda db: gate.wait(10))
-        lane = outbox.queue_step([Report(EventKind.PANIC, 2, urgent=True)], at_once=True)
+        lane = outbox.commit_step([Report(EventKind.PANIC, 2, urgent=True)], at_once=True)
         assert not lane.done()  # type: ignore[attr-defined]
         gate.set()
         await held

@@ -93,27 +93,41 @@ def test_recent_keys_expire_with_the_window_and_a_flood_shortens_it(monkeypatch:
     assert recent.shrunk
 
 
-async def test_a_panic_arriving_during_a_commit_is_committed_before_the_crowd(tmp_path: Path) -> None:
-    """The alarm lane: events that gathered during a commit wait for the panic's own commit."""
+async def test_a_panic_is_committed_before_submit_returns_ahead_of_the_crowd(tmp_path: Path) -> None:
+    """The alarm lane on SQLite: the panic's commit is done when ``submit`` returns, ahead of
+    the frames still waiting for theirs, and the desk is woken after it."""
+    async with SqliteEventStore(tmp_path / "r.db") as store:
+        committer = EventCommitter(store)
+        woken: list[list[tuple[int, int]]] = []
+        committer.on_urgent.append(lambda: woken.append(_rows(tmp_path / "r.db")))
+        crowd = [committer.submit(_event(seq)) for seq in range(1, 6)]
+        panic = committer.submit(replace(_event(6, data="#0471|Nri1/PA02"), code="PA"))
+        assert panic.done() and panic.result() == (1, False)
+        assert _rows(tmp_path / "r.db") == [(1, 6)]  # durable: another connection sees it
+        assert woken == [[(1, 6)]]
+        assert not any(f.done() for f in crowd)
+        await asyncio.wait_for(asyncio.gather(*crowd), 5)
+        assert [e.sequence for e in await store.events()] == [6, 1, 2, 3, 4, 5]
+        assert committer.commits == 2
+
+
+async def test_a_panic_waiting_for_the_writer_turn_gets_the_next_commit_to_itself(tmp_path: Path) -> None:
+    """When the store cannot commit at once (a console transaction holds the file), the panic
+    still does not join the crowd that gathers: the next commit is its own."""
     async with SqliteEventStore(tmp_path / "r.db") as store:
         committer = EventCommitter(store)
         woken: list[int] = []
         committer.on_urgent.append(lambda: woken.append(committer.commits))
-        in_flight, release = asyncio.Event(), asyncio.Event()
-        add_many = store.add_many
-
-        async def slow_first(events: list[NewEvent]) -> list[tuple[int, bool]]:
-            if not in_flight.is_set():
-                in_flight.set()
-                await release.wait()
-            return await add_many(events)
-
-        store.add_many = slow_first  # type: ignore[method-assign]
-        first = asyncio.ensure_future(committer.add(_event(1)))
-        await asyncio.wait_for(in_flight.wait(), 5)
+        await store.writer_turn.acquire()  # as the console does for its transaction
+        first = committer.submit(_event(1))
+        async with asyncio.timeout(5):
+            while committer._waiting:  # the flush took the first event and waits for the turn
+                await asyncio.sleep(0)
         crowd = [asyncio.ensure_future(committer.add(_event(seq))) for seq in range(2, 7)]
         panic = asyncio.ensure_future(committer.add(replace(_event(7, data="#0471|Nri1/PA02"), code="PA")))
-        release.set()
+        await asyncio.sleep(0)
+        assert not panic.done() and _rows(tmp_path / "r.db") == []
+        store.writer_turn.release()
         await asyncio.wait_for(asyncio.gather(first, *crowd, panic), 5)
         assert [e.sequence for e in await store.events()] == [1, 7, 2, 3, 4, 5, 6]
         assert committer.commits == 3 and woken == [2]  # after the panic's own commit

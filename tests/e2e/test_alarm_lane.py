@@ -4,7 +4,9 @@ sent to the alarm centre before them (issue 19). Real mosquitto, agent and recei
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from agent.eventlog import read_log
 from agent.panel import PanelState
+from agent.service import Agent
 from protocol.dc09.timestamp import format_timestamp
 from protocol.mqtt import EventType
 from receiver.service import Receiver
@@ -34,21 +37,42 @@ CHATTY = ["door-front", "door-back", "window-living", "window-bedroom", "window-
 CODES = {"TA", "TR", "PA"}
 
 
+def _site(tmp_path: Path, mosquitto: Mosquitto, receiver: Receiver) -> Path:
+    return write_site(tmp_path, mosquitto.url, [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
+
+
+@contextlib.asynccontextmanager
+async def _running(config: Path, mosquitto: Mosquitto, name: str) -> AsyncIterator[tuple[Agent, Devices]]:
+    """The agent with its alarm lane connected, and the site's devices to send from."""
+    async with agent_in_process(config) as agent, \
+            aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=name) as client:
+        async with asyncio.timeout(10):
+            await agent.link.lane_connected.wait()
+        yield agent, Devices(client)
+
+
+async def _toggle_tampers(devices: Devices, count: int, *, press_every: int = 0) -> None:
+    """``count`` tamper / tamper-restore events of the chatty devices in turn (a press of the
+    panic button after every ``press_every`` of them, when given)."""
+    tampered = dict.fromkeys(CHATTY, False)
+    for i in range(count):
+        device = CHATTY[i % len(CHATTY)]
+        tampered[device] = not tampered[device]
+        await devices.send(device, EventType.TAMPER if tampered[device] else EventType.TAMPER_RESTORE)
+        if press_every and i % press_every == press_every // 2:
+            await devices.send("panic-hall", EventType.PRESS)
+
+
 async def test_a_panic_behind_500_queued_events_is_committed_and_sent_first(
         tmp_path: Path, mosquitto: Mosquitto) -> None:
     async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
-        config = write_site(tmp_path, mosquitto.url,
-                            [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
+        config = _site(tmp_path, mosquitto, receiver)
         async with agent_in_process(config) as agent:  # both MQTT sessions exist from now on
             async with asyncio.timeout(10):
                 await agent.link.lane_connected.wait()
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="lane-e2e") as client:
             devices = Devices(client)  # while the agent is away, all of this queues at the broker
-            tampered = dict.fromkeys(CHATTY, False)
-            for i in range(QUEUED):
-                device = CHATTY[i % len(CHATTY)]
-                tampered[device] = not tampered[device]
-                await devices.send(device, EventType.TAMPER if tampered[device] else EventType.TAMPER_RESTORE)
+            await _toggle_tampers(devices, QUEUED)
             await devices.send("panic-hall", EventType.PRESS)
         async with agent_in_process(config) as agent:
             await wait_stored([receiver], QUEUED + 1, timeout=120, codes=CODES)
@@ -69,13 +93,7 @@ async def test_a_second_panic_under_a_sequence_come_round_is_a_new_alarm_at_the_
     of occurrence (DC-09 ``H``): the centre stores the second panic, never takes it for a
     retransmission of the first (the e2e bench lost panics that way at 500 events/s)."""
     async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
-        config = write_site(tmp_path, mosquitto.url,
-                            [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
-        async with agent_in_process(config) as agent, \
-                aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="wrap-e2e") as client:
-            async with asyncio.timeout(10):
-                await agent.link.lane_connected.wait()
-            devices = Devices(client)
+        async with _running(_site(tmp_path, mosquitto, receiver), mosquitto, "wrap-e2e") as (agent, devices):
             await agent.outbox.set_meta("sequence", "41")
             await devices.send("panic-hall", EventType.PRESS)
             await wait_stored([receiver], 1, timeout=10, codes={"PA"})
@@ -100,20 +118,8 @@ async def test_presses_among_a_stream_of_events_leave_the_stored_state_the_panel
     syncing; each commit carries the state of its own step, in the order of the steps, so the
     state a restart reads is the panel's own, and every report reaches the centre."""
     async with Receiver(receiver_on(tmp_path, "receiver")) as receiver:
-        config = write_site(tmp_path, mosquitto.url,
-                            [path_spec("primary", f"tcp://127.0.0.1:{receiver.port('tcp')}")])
-        async with agent_in_process(config) as agent, \
-                aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="order-e2e") as client:
-            async with asyncio.timeout(10):
-                await agent.link.lane_connected.wait()
-            devices = Devices(client)
-            tampered = dict.fromkeys(CHATTY, False)
-            for i in range(300):
-                device = CHATTY[i % len(CHATTY)]
-                tampered[device] = not tampered[device]
-                await devices.send(device, EventType.TAMPER if tampered[device] else EventType.TAMPER_RESTORE)
-                if i % 60 == 30:
-                    await devices.send("panic-hall", EventType.PRESS)
+        async with _running(_site(tmp_path, mosquitto, receiver), mosquitto, "order-e2e") as (agent, devices):
+            await _toggle_tampers(devices, 300, press_every=60)
             await wait_stored([receiver], 300, timeout=60, codes={"TA", "TR"})
             await wait_stored([receiver], 1, timeout=10, codes={"PA"})
             assert agent.counters["lane_event"] >= 1

@@ -323,7 +323,10 @@ async def test_mobile_call_back_with_the_code_word_clears_it_on_the_consoles_rou
     closed = await olga.form(f"/alarms/{alarm_id}/close", outcome="false", reason="user_error")
     assert closed.status == 303  # no police step needed: the code word was given
     log = await actions(receiver, f"alarm:{alarm_id}")
-    assert log[:1] == ["alarm_opened"] and log[1:4] == ["take", "call", "cleared"] and log[-1] == "close"
+    assert log[:4] == ["alarm_opened", "take", "call", "cleared"]
+    # the closed alarm ends the press (microphone off) from the press sweeper, which may already
+    # have run: that entry, if there, comes only after the close
+    assert log[-1] == "close" or log[-2:] == ["close", "mobile_press_ended"], log
     timeline = [e.text for e in await receiver.desk.log(alarm_id)]
     assert any(f"step 2 call: {PERSON} (+31 6 2222 3333): answered, code word correct" in t for t in timeline)
 

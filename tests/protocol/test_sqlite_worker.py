@@ -57,9 +57,8 @@ async def test_work_of_a_cancelled_waiter_still_runs(tmp_path: Path) -> None:
         await db.submit(lambda c: c.execute("CREATE TABLE t (n INTEGER)"))
         gate = threading.Event()
         blocker = db.submit(lambda c: gate.wait(10))
-        waiter = asyncio.ensure_future(db.submit(lambda c: c.execute("INSERT INTO t VALUES (7)").rowcount))
-        await asyncio.sleep(0)
-        waiter.cancel()
+        waiter = db.submit(lambda c: c.execute("INSERT INTO t VALUES (7)").rowcount)
+        waiter.cancel()  # queued behind the blocker: its awaiting task gave up
         gate.set()
         assert await blocker is True
         assert await db.submit(lambda c: c.execute("SELECT n FROM t").fetchall()) == [(7,)]

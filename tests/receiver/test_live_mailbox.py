@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 
 import pytest
@@ -40,7 +41,9 @@ async def test_a_waiting_reader_gets_the_next_notice_and_none_ends_the_stream() 
     bulletin = Bulletin()
     box = bulletin.subscribe()
     reader = asyncio.create_task(box.get())
-    await asyncio.sleep(0)
+    async with asyncio.timeout(2):  # the reader is inside get(), waiting: nothing was pending
+        while inspect.getcoroutinestate(reader.get_coro()) != inspect.CORO_SUSPENDED:
+            await asyncio.sleep(0)
     bulletin.publish({"alarm": 7})
     async with asyncio.timeout(2):
         assert await reader == _alarm(7)

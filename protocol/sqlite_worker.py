@@ -72,10 +72,8 @@ class SqliteWorker:
         if not self._open or self._thread is None:
             return
         self._open = False
-        done = asyncio.get_running_loop().create_future()
-        with self._drained:
-            self._queued += 1
-        self._queue.put((done, lambda db: None))  # settled once everything queued before it ran
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put(done, lambda db: None)  # settled once everything queued before it ran
         self._queue.put(None)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_TIMEOUT):
@@ -87,10 +85,13 @@ class SqliteWorker:
         if not self._open:
             raise RuntimeError(f"{self.name}: the database is not open")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._put(future, work)
+        return future
+
+    def _put(self, future: asyncio.Future[Any], work: _Work) -> None:
         with self._drained:
             self._queued += 1
         self._queue.put((future, work))
-        return future
 
     def run_here(self, work: Callable[[sqlite3.Connection], T], timeout: float) -> T:
         """Run ``work`` now on this thread, once everything queued before has run (waiting at

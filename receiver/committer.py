@@ -80,13 +80,17 @@ class EventCommitter:
         if results is None:
             return False
         self._urgent = []
+        self._committed(batch, results, urgent=True)
+        return True
+
+    def _committed(self, batch: list[Queued], results: list[Result], *, urgent: bool) -> None:
+        """Each waiter gets its result; after urgent events, the ``on_urgent`` callbacks run."""
         self.commits += 1
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # a caller cancelled meanwhile: its event is stored all the same
                 future.set_result(result)
-        for wake in self.on_urgent:
+        for wake in self.on_urgent if urgent else ():
             wake()
-        return True
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Let the batch in flight finish (its senders are owed an answer), then stop."""
@@ -115,13 +119,8 @@ class EventCommitter:
                 except Exception as exc:  # noqa: BLE001 - to every waiter: nobody is ACKed, all retransmit
                     _fail(batch, exc)
                     continue
-                self.commits += 1
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():  # a caller cancelled meanwhile: its event is stored all the same
-                        future.set_result(result)
-                batch = []
-                for wake in self.on_urgent if urgent else ():
-                    wake()
+                done, batch = batch, []
+                self._committed(done, results, urgent=urgent)
         except BaseException as exc:  # cancelled (shutdown): nobody waits for ever
             _fail(batch + self._urgent + self._waiting, exc)
             self._urgent, self._waiting = [], []
